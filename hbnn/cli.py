@@ -1,0 +1,178 @@
+"""The `hbnn` command: thin subcommands over library functions (see `model.recipes`).
+
+Every bad value ends in one line, `hbnn: error: ...`, naming the value and the valid choices, and
+exit status 2; outputs go under build/ unless told otherwise.
+"""
+
+import argparse
+import sys
+
+from . import __version__
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage dump) so every error reads the same."""
+
+    def error(self, message):
+        self.exit(2, f"hbnn: error: {message}\n")
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: X)" only where there is a default worth showing."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _formatter(prog):
+    return _Help(prog, max_help_position=32)
+
+
+def _add_net_options(parser):
+    from model.activations import MAX_ACT_BITS
+    from model.allocation import ALLOCATIONS
+    from model.bitmix import NAMED_MIXES
+    from model.data import DATASETS
+    from model.nets import NETS
+    from model.proxconnect import METHODS
+    from model.residual import SCALES
+
+    nets = "; ".join(f"{d}: " + "|".join(n for ds, n in NETS if ds == d) for d in DATASETS)
+    parser.add_argument("--dataset", default="digits", help=f"bundled data set ({', '.join(DATASETS)})")
+    parser.add_argument("--net", default=None,
+                        help=f"network ({nets}); default: mlp for digits, cnn1d for mnist1d")
+    parser.add_argument("--weights", default="1.4",
+                        help="weight bit mix: percentages 1/2/3-bit like 70/20/10, a named average ("
+                             + ", ".join(NAMED_MIXES) + "), or float")
+    parser.add_argument("--act-bits", type=int, default=1,
+                        help=f"hidden activation bits 1..{MAX_ACT_BITS}, 0 = float ReLU")
+    parser.add_argument("--pixel-bits", type=int, default=None,
+                        help="unsigned input precision of the first layer; default: the net's (4)")
+    parser.add_argument("--method", default="bc", help=f"ProxConnect++ method ({', '.join(METHODS)})")
+    parser.add_argument("--allocation", default="middle-out",
+                        help=f"which weights get more bits ({', '.join(ALLOCATIONS)})")
+    parser.add_argument("--scale", default="tensor", help=f"bit-plane scale per ({', '.join(SCALES)})")
+    parser.add_argument("--width", type=int, default=None,
+                        help="hidden width (MLP) or base channels (CNN); default: the net's")
+
+
+def _net_config(args):
+    from model.recipes import net_config
+
+    return net_config(args.dataset, args.net, weights=args.weights, act_bits=args.act_bits,
+                      pixel_bits=args.pixel_bits, method=args.method, allocation=args.allocation,
+                      scale=args.scale, width=args.width)
+
+
+def _cmd_train(args) -> int:
+    from model.recipes import train_checkpoint
+
+    config = _net_config(args)
+    result, path = train_checkpoint(config, epochs=args.epochs, seed=args.seed, output=args.output,
+                                    progress=not args.quiet)
+    print(f"{config.dataset}/{config.net} weights {config.weights}, activations "
+          f"{config.act_bits or 'float'} bit, {config.method.name}, {config.allocation}: "
+          f"test accuracy {100 * result.test_accuracy:.2f} % "
+          f"(train {100 * result.train_accuracy:.2f} %, {result.seconds:.1f} s)")
+    print(f"checkpoint: {path}")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from model.recipes import evaluate_checkpoint
+
+    config, acc = evaluate_checkpoint(args.checkpoint)
+    print(f"{config.dataset}/{config.net} weights {config.weights}: test accuracy {100 * acc:.2f} %")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from model.recipes import demo
+
+    rows = demo(seed=args.seed, progress=not args.quiet, root=args.build)
+    print("digits MLP (64-32-10, 4-bit pixels):")
+    for row in rows:
+        print(f"  {row.label:36s} test accuracy {100 * row.result.test_accuracy:6.2f} %   "
+              f"({row.result.seconds:.1f} s)  {row.path}")
+    return 0
+
+
+def _cmd_experiment(args) -> int:
+    from model import experiments
+
+    options = {"progress": not args.quiet, "seeds": args.seeds}
+    if args.name != "reconstruction":
+        options["epochs"] = args.epochs
+        if args.datasets:
+            options["datasets"] = tuple(args.datasets.split(","))
+    outputs = experiments.run(args.name, args.out, **options)
+    print(outputs["markdown"].read_text())
+    print(f"wrote {outputs['markdown']}, {outputs['csv']}, {outputs['plot']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hbnn", formatter_class=_formatter,
+                     description="Heterogeneous-bitwidth binarized neural networks: train in PyTorch, "
+                                 "generate bit-exact FPGA hardware.")
+    parser.add_argument("--version", action="version", version=f"hbnn {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     parser_class=_Parser)
+
+    demo = commands.add_parser("demo", formatter_class=_formatter,
+                               help="the main job on the embedded defaults",
+                               description="Train the default digits net with 1.4-bit weights and its "
+                                           "float baseline, and print both test accuracies.")
+    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument("--build", default="build", help="folder for all outputs")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.set_defaults(run=_cmd_demo)
+
+    train = commands.add_parser("train", formatter_class=_formatter, help="train a net, save a checkpoint",
+                                description="Train a heterogeneous-bitwidth binarized net on a bundled "
+                                            "data set and save a checkpoint.")
+    _add_net_options(train)
+    train.add_argument("--epochs", type=int, default=None,
+                       help="training epochs; default: 60 for digits, 30 for mnist1d")
+    train.add_argument("--seed", type=int, default=0, help="random seed (weights, batches, random masks)")
+    train.add_argument("-o", "--output", default=None,
+                       help="checkpoint path; default: build/checkpoints/<configuration>.pt")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_cmd_train)
+
+    evaluate = commands.add_parser("evaluate", formatter_class=_formatter,
+                                   help="test accuracy of a checkpoint")
+    evaluate.add_argument("checkpoint", help="a checkpoint written by `hbnn train`")
+    evaluate.set_defaults(run=_cmd_evaluate)
+
+    experiment = commands.add_parser("experiment", formatter_class=_formatter,
+                                     help="reproduce a paper experiment",
+                                     description="reconstruction: error vs average bits on Gaussian data; "
+                                                 "bitmix: accuracy vs weight mix and allocation; "
+                                                 "methods: the six ProxConnect++ methods.")
+    experiment.add_argument("name", help="reconstruction, bitmix or methods")
+    experiment.add_argument("--seeds", type=int, default=3, help="seeds (or Gaussian tensors) per point")
+    experiment.add_argument("--epochs", type=int, default=None,
+                            help="training epochs; default: 60 for digits, 30 for mnist1d")
+    experiment.add_argument("--datasets", default=None,
+                            help="comma-separated data sets; default: digits,mnist1d")
+    experiment.add_argument("--out", default="build/experiments", help="output folder")
+    experiment.add_argument("--quiet", action="store_true", help="no progress bars")
+    experiment.set_defaults(run=_cmd_experiment)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from model.errors import ConfigError
+
+    try:
+        return args.run(args)
+    except ConfigError as error:
+        print(f"hbnn: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hbnn: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,75 @@
+"""Which entries of a weight tensor get 1, 2 or 3 bits (Fromm et al., NeurIPS 2018, §3).
+
+`allocate(w, mix, rule)` returns an int8 tensor `bits` shaped like `w`. The number of entries per
+bitwidth is `mix.counts(w.numel())`, exactly; the rule only decides *which* entries:
+
+- ``middle-out`` (the paper's proposal, our default): entries whose magnitude lies nearest the mean
+  magnitude are represented well by ±mu with one bit, so they stop first. Recursively, for
+  b = 1, 2: among the still-active entries A_b with residuals E (E = w at b = 1),
+  mu_b = mean_{j in A_b} |E_j| and the counts[b] entries with the smallest k_j = | |E_j| - mu_b |
+  get b bits; the others continue with E_j - mu_b * sign(E_j). The first step is exactly
+  "sort k_j = | |w_j| - mean|w| | ascending and give the fewest bits to the smallest".
+- ``top-down``: the largest |w| get the fewest bits.
+- ``bottom-up``: the smallest |w| get the fewest bits.
+- ``random``: a uniformly random assignment, fixed by `seed` (the same seed gives the same mask on
+  every call, so a layer's random mask does not change from step to step).
+
+Masks carry no gradient; training recomputes them from the float weights on every forward pass and
+export freezes them.
+"""
+
+import torch
+
+from .bitmix import MAX_BITS, BitMix
+from .errors import unknown_choice
+from .sign import sign
+
+ALLOCATIONS = ("middle-out", "top-down", "bottom-up", "random")
+
+
+def check_allocation(rule: str) -> str:
+    if rule not in ALLOCATIONS:
+        raise unknown_choice("allocation", rule, ALLOCATIONS)
+    return rule
+
+
+@torch.no_grad()
+def allocate(w: torch.Tensor, mix: BitMix, rule: str = "middle-out", seed: int = 0) -> torch.Tensor:
+    """Bit count per entry of `w` (int8, values 1..3), with exactly `mix.counts(w.numel())`."""
+    check_allocation(rule)
+    flat = w.detach().flatten().float()
+    counts = mix.counts(flat.numel())
+    if rule == "middle-out":
+        bits = _middle_out(flat, counts)
+    else:
+        if rule == "random":
+            generator = torch.Generator().manual_seed(seed)
+            order = torch.randperm(flat.numel(), generator=generator)
+        else:
+            order = torch.argsort(flat.abs(), descending=(rule == "top-down"), stable=True)
+        bits = torch.empty(flat.numel(), dtype=torch.int8)
+        bits[order] = _bits_in_order(counts)
+    return bits.view(w.shape)
+
+
+def _bits_in_order(counts: tuple[int, ...]) -> torch.Tensor:
+    """[1]*counts[0] + [2]*counts[1] + [3]*counts[2] as an int8 tensor."""
+    return torch.repeat_interleave(
+        torch.arange(1, MAX_BITS + 1, dtype=torch.int8), torch.tensor(counts))
+
+
+def _middle_out(flat: torch.Tensor, counts: tuple[int, ...]) -> torch.Tensor:
+    bits = torch.full((flat.numel(),), MAX_BITS, dtype=torch.int8)
+    active = torch.arange(flat.numel())
+    residual = flat.clone()
+    for b, count in enumerate(counts[:-1], start=1):
+        if active.numel() == 0:
+            break
+        r = residual[active]
+        mu = r.abs().mean()
+        nearness = (r.abs() - mu).abs()
+        order = torch.argsort(nearness, stable=True)
+        bits[active[order[:count]]] = b
+        residual[active] = r - mu * sign(r)
+        active = active[order[count:]]
+    return bits

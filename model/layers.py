@@ -1,0 +1,99 @@
+"""Binarized Linear, Conv1d and Conv2d layers with heterogeneous per-weight bitwidths.
+
+Each layer owns float latent weights and a `WeightQuantizer` that, on every forward pass,
+
+1. recomputes the bit mask M from the float weights with the chosen allocation (no gradient),
+2. builds T_hat by residual binarization with M, through the chosen PC++ plane quantizer in
+   training and with exact sign in evaluation,
+
+so `layer.weight` stays float and `layer.quantized_weight()` is what the network computes with.
+Layers have no bias (BatchNorm after them supplies it) and no padding of their own: the network
+pads with the previous activation's padding value, which for binary codes is not zero.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .allocation import allocate, check_allocation
+from .bitmix import BitMix
+from .proxconnect import MethodConfig, PlaneQuantizer, proxquant_step
+from .residual import check_scale, residual_binarize, residual_quantize
+
+
+class WeightQuantizer(nn.Module):
+    """Heterogeneous residual binarization of one weight tensor; `progress` drives PC++ schedules."""
+
+    def __init__(self, *, mix: BitMix, allocation: str, method: MethodConfig, scale: str, seed: int):
+        super().__init__()
+        self.mix = mix
+        self.allocation = check_allocation(allocation)
+        self.method = method
+        self.scale = check_scale(scale)
+        self.seed = seed
+        self.progress = 0.0
+
+    def bits(self, w: torch.Tensor) -> torch.Tensor:
+        return allocate(w, self.mix, self.allocation, seed=self.seed)
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        bits = self.bits(w)
+        if not self.training:
+            return residual_binarize(w, bits, self.scale).reconstruct().to(w.dtype)
+        plane = PlaneQuantizer(self.method, self.progress)
+        if plane.float_forward:
+            return w
+        return residual_quantize(w, bits, plane, self.scale)
+
+    @torch.no_grad()
+    def after_step(self, w: torch.Tensor) -> None:
+        """ProxQuant's proximal step, called after each optimizer step (a no-op for other methods)."""
+        plane = PlaneQuantizer(self.method, self.progress)
+        if plane.float_forward:
+            quantized = residual_binarize(w, self.bits(w), self.scale).reconstruct()
+            proxquant_step(w, quantized, plane.proxquant_lambda())
+
+    def extra_repr(self) -> str:
+        return (f"mix={self.mix.name}, allocation={self.allocation}, method={self.method.name}, "
+                f"scale={self.scale}")
+
+
+class _BinaryWeights:
+    """Shared by the three layer types: `quantized_weight()` and the ProxQuant hook."""
+
+    quantizer: WeightQuantizer
+
+    def quantized_weight(self) -> torch.Tensor:
+        return self.quantizer(self.weight)
+
+    def after_step(self) -> None:
+        self.quantizer.after_step(self.weight)
+
+
+class BinaryLinear(_BinaryWeights, nn.Linear):
+    def __init__(self, in_features: int, out_features: int, quantizer: WeightQuantizer):
+        super().__init__(in_features, out_features, bias=False)
+        self.quantizer = quantizer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.quantized_weight())
+
+
+class BinaryConv1d(_BinaryWeights, nn.Conv1d):
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int,
+                 quantizer: WeightQuantizer):
+        super().__init__(in_channels, out_channels, kernel, stride=stride, bias=False)
+        self.quantizer = quantizer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv1d(x, self.quantized_weight(), stride=self.stride)
+
+
+class BinaryConv2d(_BinaryWeights, nn.Conv2d):
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int,
+                 quantizer: WeightQuantizer):
+        super().__init__(in_channels, out_channels, kernel, stride=stride, bias=False)
+        self.quantizer = quantizer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.quantized_weight(), stride=self.stride)

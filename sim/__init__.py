@@ -1,0 +1,1 @@
+"""cocotb verification of generated Verilog against the golden model (DESIGN.md §5)."""

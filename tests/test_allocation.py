@@ -1,0 +1,71 @@
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from model.allocation import ALLOCATIONS, allocate
+from model.bitmix import NAMED_MIXES, parse_mix
+from model.errors import ConfigError
+
+
+def gaussian(n=4000, seed=0):
+    return torch.randn(n, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("rule", ALLOCATIONS)
+@pytest.mark.parametrize("name", list(NAMED_MIXES))
+def test_every_rule_gives_exact_counts(rule, name):
+    w = gaussian(1000).view(10, 100)
+    bits = allocate(w, parse_mix(name), rule)
+    assert bits.shape == w.shape and bits.dtype == torch.int8
+    counts = tuple(int((bits == b).sum()) for b in (1, 2, 3))
+    assert counts == tuple(10 * p for p in NAMED_MIXES[name])
+
+
+def test_middle_out_gives_fewest_bits_nearest_the_mean_magnitude():
+    w = gaussian()
+    bits = allocate(w, parse_mix("1.4"), "middle-out")
+    k = (w.abs() - w.abs().mean()).abs()
+    assert k[bits == 1].max() <= k[bits > 1].min()
+
+
+def test_middle_out_recurses_on_the_residual():
+    # Second step: among the entries left, those whose residual |w| - mu_1 lies nearest its own
+    # mean magnitude stop at 2 bits.
+    w = gaussian()
+    bits = allocate(w, parse_mix("1.4"), "middle-out")
+    rest = bits > 1
+    mu1 = w.abs().mean()
+    residual = w[rest] - mu1 * torch.where(w[rest] >= 0, 1.0, -1.0)
+    k2 = (residual.abs() - residual.abs().mean()).abs()
+    assert k2[bits[rest] == 2].max() <= k2[bits[rest] == 3].min()
+
+
+def test_top_down_and_bottom_up_order_by_magnitude():
+    w = gaussian()
+    top = allocate(w, parse_mix("1.4"), "top-down")
+    assert w.abs()[top == 1].min() >= w.abs()[top == 2].max() >= w.abs()[top == 3].max() * 0
+    assert w.abs()[top == 2].min() >= w.abs()[top == 3].max()
+    bottom = allocate(w, parse_mix("1.4"), "bottom-up")
+    assert w.abs()[bottom == 1].max() <= w.abs()[bottom == 2].min()
+    assert w.abs()[bottom == 2].max() <= w.abs()[bottom == 3].min()
+
+
+def test_random_is_fixed_by_seed_and_independent_of_values():
+    w = gaussian()
+    a = allocate(w, parse_mix("1.4"), "random", seed=3)
+    assert torch.equal(a, allocate(w * 5 + 1, parse_mix("1.4"), "random", seed=3))
+    assert not torch.equal(a, allocate(w, parse_mix("1.4"), "random", seed=4))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 300), st.sampled_from(list(NAMED_MIXES)), st.sampled_from(ALLOCATIONS))
+def test_counts_follow_the_mix_for_any_size(n, name, rule):
+    mix = parse_mix(name)
+    bits = allocate(gaussian(n, seed=n), mix, rule)
+    assert tuple(int((bits == b).sum()) for b in (1, 2, 3)) == mix.counts(n)
+
+
+def test_unknown_allocation_is_named():
+    with pytest.raises(ConfigError, match="unknown allocation 'sideways'; choose one of: middle-out, "
+                                          "top-down, bottom-up, random"):
+        allocate(gaussian(10), parse_mix("1"), "sideways")

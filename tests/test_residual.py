@@ -1,0 +1,81 @@
+import pytest
+import torch
+
+from model.allocation import ALLOCATIONS, allocate
+from model.bitmix import parse_mix
+from model.proxconnect import MethodConfig, PlaneQuantizer
+from model.residual import normalized_error, residual_binarize, residual_quantize
+
+
+def test_hand_worked_example():
+    # E0 = [3, -1, 0.5, -2], bits [1, 2, 3, 2]:
+    #   mu1 = 6.5 / 4 = 13/8, E1 = [11/8, 5/8, -9/8, -3/8]
+    #   mu2 = (5/8 + 9/8 + 3/8) / 3 = 17/24 over entries 1..3, E2 = [-1/12, -5/12, 1/3]
+    #   mu3 = 5/12 over entry 2 alone
+    t = torch.tensor([3.0, -1.0, 0.5, -2.0], dtype=torch.float64)
+    bits = torch.tensor([1, 2, 3, 2], dtype=torch.int8)
+    code = residual_binarize(t, bits)
+    assert code.scales.flatten().tolist() == pytest.approx([13 / 8, 17 / 24, 5 / 12])
+    assert code.signs[:2, 1].tolist() == [-1, 1]  # entry 1: -13/8 then +17/24 (E1 = +5/8)
+    assert code.active[:, 1].tolist() == [True, True, False]
+    expected = [13 / 8, -13 / 8 + 17 / 24, 13 / 8 - 17 / 24 - 5 / 12, -13 / 8 - 17 / 24]
+    assert code.reconstruct().tolist() == pytest.approx(expected)
+    assert expected[2] == pytest.approx(0.5)
+
+
+def test_zero_binarizes_to_plus_scale():
+    code = residual_binarize(torch.tensor([0.0, -4.0]), torch.tensor([1, 1]))
+    assert code.reconstruct().tolist() == [2.0, -2.0]
+
+
+def test_channel_scales_are_per_row():
+    t = torch.tensor([[1.0, -3.0], [10.0, 10.0]])
+    code = residual_binarize(t, torch.ones_like(t, dtype=torch.int8), scale="channel")
+    assert code.reconstruct().tolist() == [[2.0, -2.0], [10.0, 10.0]]
+    code = residual_binarize(t, torch.ones_like(t, dtype=torch.int8), scale="tensor")
+    assert code.reconstruct().tolist() == [[6.0, -6.0], [6.0, 6.0]]
+
+
+def test_gaussian_errors_match_the_paper():
+    t = torch.randn(1 << 16, generator=torch.Generator().manual_seed(0))
+
+    def error(mix, rule="middle-out"):
+        return normalized_error(t, residual_binarize(t, allocate(t, parse_mix(mix), rule)).reconstruct())
+
+    # Fromm et al., Fig. 2a: about 0.60, 0.36 and 0.24 at 1, 2 and 3 bits; 0.33 for MO at 1.4.
+    assert error("1") == pytest.approx(0.603, abs=0.01)
+    assert error("2") == pytest.approx(0.36, abs=0.01)
+    assert error("3") == pytest.approx(0.24, abs=0.01)
+    assert 0.30 < error("1.4") < 0.35
+    assert error("1.4") < error("1")
+    for rule in ALLOCATIONS[1:]:
+        assert error("1.4") < error("1.4", rule) - 0.05
+
+
+def test_training_form_equals_exact_form_under_sign():
+    t = torch.randn(50, 30, generator=torch.Generator().manual_seed(1))
+    bits = allocate(t, parse_mix("1.6"), "middle-out")
+    exact = residual_binarize(t, bits, "channel").reconstruct()
+    trained = residual_quantize(t, bits, PlaneQuantizer(MethodConfig("bc")), "channel")
+    assert torch.allclose(exact, trained, atol=1e-6)
+
+
+@pytest.mark.parametrize("method, plane_gradient", [
+    ("bc", lambda u: torch.ones_like(u)),
+    ("bnn", lambda u: (u.abs() <= 1).to(u.dtype)),
+])
+def test_training_gradient_is_the_sum_of_plane_gradients(method, plane_gradient):
+    t = torch.randn(400, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    bits = allocate(t, parse_mix("1.4"), "middle-out")
+    w = t.clone().requires_grad_(True)
+    residual_quantize(w, bits, PlaneQuantizer(MethodConfig(method))).sum().backward()
+    code = residual_binarize(t, bits)
+    expected = torch.zeros_like(t)
+    residual = t.clone()
+    for n in range(3):
+        u = residual / code.scales[n]
+        expected += plane_gradient(u) * code.active[n]
+        residual = residual - code.scales[n] * code.signs[n] * code.active[n]
+    assert torch.allclose(w.grad, expected)
+    if method == "bc":
+        assert torch.equal(w.grad, bits.to(w.grad.dtype))

@@ -109,8 +109,8 @@ def _mnist1d_mlp(width: int) -> tuple[LayerSpec, ...]:
 #: (data set, net) -> (builder of the layer list from a width, default width, default pixel bits)
 NETS = {
     ("digits", "mlp"): (_digits_mlp, 32, 4),
-    ("digits", "cnn"): (_digits_cnn, 8, 4),
-    ("mnist1d", "cnn1d"): (_mnist1d_cnn1d, 32, 4),
+    ("digits", "cnn"): (_digits_cnn, 16, 4),
+    ("mnist1d", "cnn1d"): (_mnist1d_cnn1d, 64, 4),
     ("mnist1d", "mlp"): (_mnist1d_mlp, 128, 4),
 }
 

@@ -24,7 +24,7 @@ from .nets import Net, NetConfig
 class TrainConfig:
     epochs: int = 60            # passes over the training set
     batch_size: int = 64
-    lr: float = 5e-3            # Adam's peak learning rate, decayed by a cosine to 0
+    lr: float = 1e-2            # Adam's peak learning rate, decayed by a cosine to 0
     seed: int = 0               # initial weights, batch order and random masks
 
     def __post_init__(self):

@@ -6,8 +6,8 @@ from tqdm.auto import tqdm
 
 from .. import data
 from ..nets import NetConfig
-from ..recipes import epochs_for
-from ..training import TrainConfig, train
+from ..recipes import train_config_for
+from ..training import train
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ def sweep(runs: list[Run], seeds: int, epochs: int | None = None, progress: bool
     bar = tqdm(jobs, desc=description, disable=not progress, unit="run")
     for run, seed in bar:
         bar.set_postfix_str(" ".join(str(k) for k in run.key) + f" seed {seed}")
-        train_config = TrainConfig(epochs=epochs_for(run.config.dataset, epochs), seed=seed)
+        train_config = train_config_for(run.config.dataset, epochs, seed)
         result = train(run.config, data.load(run.config.dataset), train_config, progress=False)
         results.setdefault(run.key, []).append(result.test_accuracy)
     return results

@@ -6,7 +6,8 @@ Each layer owns float latent weights and a `WeightQuantizer` that, on every forw
 2. builds T_hat by residual binarization with M, through the chosen PC++ plane quantizer in
    training and with exact sign in evaluation,
 
-so `layer.weight` stays float and `layer.quantized_weight()` is what the network computes with.
+so `layer.weight` stays float and `layer.quantized_weight()` is what the network computes with,
+in units of the tensor's first-plane scale (see `WeightQuantizer.forward`).
 Layers have no bias (BatchNorm after them supplies it) and no padding of their own: the network
 pads with the previous activation's padding value, which for binary codes is not zero.
 """
@@ -24,8 +25,10 @@ from .residual import check_scale, residual_binarize, residual_quantize
 class WeightQuantizer(nn.Module):
     """Heterogeneous residual binarization of one weight tensor; `progress` drives PC++ schedules."""
 
-    def __init__(self, *, mix: BitMix, allocation: str, method: MethodConfig, scale: str, seed: int):
+    def __init__(self, *, mix: BitMix, allocation: str, method: MethodConfig, scale: str, seed: int,
+                 ratio_bits: int):
         super().__init__()
+        self.ratio_bits = ratio_bits
         self.mix = mix
         self.allocation = check_allocation(allocation)
         self.method = method
@@ -37,20 +40,34 @@ class WeightQuantizer(nn.Module):
         return allocate(w, self.mix, self.allocation, seed=self.seed)
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
+        """T_hat / mu_ref with ratios rounded to `ratio_bits`: the units the hardware counts in.
+
+        mu_ref = max_o mu_{o,1} is one constant per tensor (no gradient), which changes nothing
+        after BatchNorm or in an argmax; rounding the ratios mu_n / mu_ref to F fractional bits
+        makes them the integers export stores. So the evaluated float model computes what the
+        integer hardware computes: a 1-bit layer sums exact +-1 products, and ties and thresholds
+        fall where the golden model's do.
+        """
         bits = self.bits(w)
         if not self.training:
-            return residual_binarize(w, bits, self.scale).reconstruct().to(w.dtype)
+            code = residual_binarize(w, bits, self.scale)
+            return code.reconstruct_in_units(self.ratio_bits).to(w.dtype)
         plane = PlaneQuantizer(self.method, self.progress)
         if plane.float_forward:
-            return w
-        return residual_quantize(w, bits, plane, self.scale)
+            with torch.no_grad():
+                unit = residual_binarize(w, torch.ones_like(bits), self.scale).unit()
+            return w / unit
+        return residual_quantize(w, bits, plane, self.scale, self.ratio_bits)
 
     @torch.no_grad()
     def after_step(self, w: torch.Tensor) -> None:
         """ProxQuant's proximal step, called after each optimizer step (a no-op for other methods)."""
         plane = PlaneQuantizer(self.method, self.progress)
         if plane.float_forward:
-            quantized = residual_binarize(w, self.bits(w), self.scale).reconstruct()
+            # The prox target is what evaluation computes (ratios rounded), back in raw units, so
+            # that at convergence the float forward pass and BatchNorm's statistics match it.
+            code = residual_binarize(w, self.bits(w), self.scale)
+            quantized = code.reconstruct_in_units(self.ratio_bits) * code.unit()
             proxquant_step(w, quantized, plane.proxquant_lambda())
 
     def extra_repr(self) -> str:

@@ -15,6 +15,7 @@ Which layers are binarized is the per-layer `binarize` field; `NetConfig.weights
 `act_bits == 0`) gives the float baseline of the same shape.
 """
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 
 import torch
@@ -60,6 +61,7 @@ class NetConfig:
     method: MethodConfig = field(default_factory=MethodConfig)
     allocation: str = "middle-out"
     scale: str = "tensor"                 # one scale per bit plane per "tensor" or per "channel"
+    ratio_bits: int = 6                   # fractional bits of the scale ratios hardware multiplies by
 
     def __post_init__(self):
         if self.weights != "float":
@@ -68,6 +70,8 @@ class NetConfig:
         check_pixel_bits(self.pixel_bits)
         check_allocation(self.allocation)
         check_scale(self.scale)
+        if not isinstance(self.ratio_bits, int) or not 0 <= self.ratio_bits <= 12:
+            raise ConfigError(f"ratio bits must be 0..12, not {self.ratio_bits!r}")
 
     @property
     def is_float(self) -> bool:
@@ -179,10 +183,13 @@ class Net(nn.Module):
             norm = nn.BatchNorm2d(spec.out) if spec.kind == "conv2d" else nn.BatchNorm1d(spec.out)
             if spec.pool > 1:
                 shape = (shape[0],) + tuple(s // spec.pool for s in shape[1:])
-            act = ResidualActivation(config.act_bits) if config.act_bits else FloatActivation()
+            act = (ResidualActivation(config.act_bits, ratio_bits=config.ratio_bits) if config.act_bits
+                   else FloatActivation())
             blocks.append(Block(spec, weights, norm, act))
         self.blocks = nn.ModuleList(blocks)
-        self.score_log_scale = nn.Parameter(torch.zeros(()))
+        # Scores are integer-like sums over the last fan-in; start the softmax near unit scale.
+        fan_in = blocks[-1].weights.weight[0].numel()
+        self.score_log_scale = nn.Parameter(torch.tensor(-0.5 * math.log(fan_in)))
 
     def _weights(self, spec: LayerSpec, shape: tuple[int, ...], mix, seed: int):
         """The weight layer for `spec` on inputs of `shape`, and its output shape."""
@@ -190,7 +197,8 @@ class Net(nn.Module):
         quantizer = None
         if binary:
             quantizer = WeightQuantizer(mix=mix, allocation=self.config.allocation,
-                                        method=self.config.method, scale=self.config.scale, seed=seed)
+                                        method=self.config.method, scale=self.config.scale, seed=seed,
+                                        ratio_bits=self.config.ratio_bits)
         if spec.kind == "dense":
             fan_in = 1
             for s in shape:

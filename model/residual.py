@@ -11,14 +11,17 @@ For a tensor T with bit counts M_j (1..3):
     T_hat = sum_n mu_n T_n [M_j >= n]
 
 `residual_binarize` is the exact form used for evaluation, export and the reconstruction
-experiment. `residual_quantize` is the training form: the same loop, but each plane goes through a
+experiment. The network computes in units of mu_ref = max_o mu_{o,1} with every ratio mu_n / mu_ref
+rounded to F fractional bits (`reconstruct_in_units`), which are the integers R = round(2^F ratio)
+the hardware multiplies by, so export adds no rounding of its own. `residual_quantize` is the training form: the same loop, but each plane goes through a
 PC++ `PlaneQuantizer` applied to u_n = E_{n-1} / mu_n. The scales mu_n carry no gradient, and
 neither do the earlier planes inside E_{n-1} (E_{n-1} = T - constant for the backward pass), so
-each plane is its own forward/backward pair and
+each plane is its own forward/backward pair and, with the rounded ratio r_n ~ mu_n / mu_ref that
+plane n is weighted by,
 
-    dT_hat/dT = sum_{n <= M_j} B'(u_n)
+    dT_hat/dT = sum_{n <= M_j} (r_n / mu_n) B'(u_n)  ~  (1 / mu_ref) sum_{n <= M_j} B'(u_n)
 
-(for BinaryConnect, M_j: a per-weight constant that Adam's step normalization removes).
+(for BinaryConnect about M_j / mu_ref: per-weight constants that Adam's step normalization removes).
 Backpropagating through the whole residual chain instead gives 1 - prod_n (1 - B'(u_n)), whose
 products of slopes above 1 (SignSwish) flip signs and explode; we measured BNN++ at 1.4 bits on
 the digits MLP falling to chance that way.
@@ -51,6 +54,25 @@ class ResidualCode:
     def reconstruct(self) -> torch.Tensor:
         return (self.scales * self.signs * self.active).sum(dim=0)
 
+    def unit(self) -> torch.Tensor:
+        """mu_ref = max over channels of the first plane's scale: the unit hardware counts in."""
+        return self.scales[0].max()
+
+    def integer_ratios(self, ratio_bits: int) -> torch.Tensor:
+        """R_n = round(2^F mu_n / mu_ref), shaped like `scales` (float tensor of whole numbers)."""
+        return round_ratios(self.scales / self.unit(), ratio_bits) * (1 << ratio_bits)
+
+    def reconstruct_in_units(self, ratio_bits: int) -> torch.Tensor:
+        """sum_n (R_n / 2^F) T_n on active entries: T_hat / mu_ref with ratios rounded to F bits."""
+        ratios = round_ratios(self.scales / self.unit(), ratio_bits)
+        return (ratios * self.signs * self.active).sum(dim=0)
+
+
+def round_ratios(ratios: torch.Tensor, ratio_bits: int) -> torch.Tensor:
+    """Ratios rounded to `ratio_bits` fractional bits (round half to even), as hardware stores them."""
+    step = float(1 << ratio_bits)
+    return torch.round(ratios * step) / step
+
 
 def _masked_mean_abs(e: torch.Tensor, active: torch.Tensor, scale: str) -> torch.Tensor:
     """mean |e| over active entries, per tensor or per dim-0 channel, shaped to broadcast; 0 if none."""
@@ -79,18 +101,26 @@ def residual_binarize(t: torch.Tensor, bits: torch.Tensor, scale: str = "tensor"
     return ResidualCode(torch.stack(signs), torch.stack(actives), torch.stack(scales))
 
 
-def residual_quantize(t: torch.Tensor, bits: torch.Tensor, plane, scale: str = "tensor") -> torch.Tensor:
-    """Differentiable T_hat: plane n contributes mu_n * plane(E_{n-1} / mu_n) on its active entries."""
+def residual_quantize(t: torch.Tensor, bits: torch.Tensor, plane, scale: str = "tensor",
+                      ratio_bits: int = 6) -> torch.Tensor:
+    """Differentiable T_hat / mu_ref with ratios rounded as `ResidualCode.reconstruct_in_units`.
+
+    Plane n takes q_n = plane(E_{n-1} / mu_n) on its active entries; the residual chain uses the
+    exact mu_n (so the signs are those of `residual_binarize`), the output the rounded ratio.
+    """
     residual = t
     out = torch.zeros_like(t)
+    unit = None
     for n in range(int(bits.max())):
         active = bits > n
         mu = _masked_mean_abs(residual.detach(), active, scale)
+        if unit is None:
+            unit = mu.max()  # plane 1 covers every entry: mu_ref
         safe_mu = torch.where(mu > 0, mu, torch.ones_like(mu))
         residual = t - (t - residual).detach()  # earlier planes: no gradient (docstring)
-        contribution = torch.where(active, mu * plane(residual / safe_mu), torch.zeros_like(t))
-        out = out + contribution
-        residual = residual - contribution
+        q = torch.where(active, plane(residual / safe_mu), torch.zeros_like(t))
+        out = out + round_ratios(mu / unit, ratio_bits) * q
+        residual = residual - mu * q
     return out
 
 

@@ -52,12 +52,23 @@ def test_gaussian_errors_match_the_paper():
         assert error("1.4") < error("1.4", rule) - 0.05
 
 
-def test_training_form_equals_exact_form_under_sign():
+@pytest.mark.parametrize("scale", ["tensor", "channel"])
+def test_training_form_equals_exact_form_under_sign(scale):
     t = torch.randn(50, 30, generator=torch.Generator().manual_seed(1))
     bits = allocate(t, parse_mix("1.6"), "middle-out")
-    exact = residual_binarize(t, bits, "channel").reconstruct()
-    trained = residual_quantize(t, bits, PlaneQuantizer(MethodConfig("bc")), "channel")
-    assert torch.allclose(exact, trained, atol=1e-6)
+    code = residual_binarize(t, bits, scale)
+    trained = residual_quantize(t, bits, PlaneQuantizer(MethodConfig("bc")), scale, ratio_bits=6)
+    assert torch.allclose(code.reconstruct_in_units(6), trained, atol=1e-6)
+    # in units of mu_ref with ratios on a 1/64 grid: within 1/128 of the exact reconstruction
+    exact = code.reconstruct() / code.unit()
+    assert (code.reconstruct_in_units(6) - exact).abs().max() <= 3 / 128
+    assert torch.equal(code.integer_ratios(6), torch.round(64 * code.scales / code.unit()))
+
+
+def test_one_plane_per_tensor_is_exactly_plus_minus_one():
+    t = torch.randn(10, 7, generator=torch.Generator().manual_seed(3))
+    code = residual_binarize(t, torch.ones_like(t, dtype=torch.int8))
+    assert torch.equal(code.reconstruct_in_units(6).abs(), torch.ones_like(t))
 
 
 @pytest.mark.parametrize("method, plane_gradient", [
@@ -68,14 +79,14 @@ def test_training_gradient_is_the_sum_of_plane_gradients(method, plane_gradient)
     t = torch.randn(400, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     bits = allocate(t, parse_mix("1.4"), "middle-out")
     w = t.clone().requires_grad_(True)
-    residual_quantize(w, bits, PlaneQuantizer(MethodConfig(method))).sum().backward()
+    residual_quantize(w, bits, PlaneQuantizer(MethodConfig(method)), ratio_bits=6).sum().backward()
     code = residual_binarize(t, bits)
+    ratios = code.integer_ratios(6) / 64
     expected = torch.zeros_like(t)
     residual = t.clone()
     for n in range(3):
         u = residual / code.scales[n]
-        expected += plane_gradient(u) * code.active[n]
+        # plane n outputs ratio_n * q(u_n) and u_n = E / mu_n: d/dT = ratio_n B'(u_n) / mu_n
+        expected += ratios[n] / code.scales[n] * plane_gradient(u) * code.active[n]
         residual = residual - code.scales[n] * code.signs[n] * code.active[n]
     assert torch.allclose(w.grad, expected)
-    if method == "bc":
-        assert torch.equal(w.grad, bits.to(w.grad.dtype))

@@ -71,8 +71,8 @@ def test_evaluation_uses_exact_residual_weights(default_run):
 @pytest.mark.parametrize("dataset, net", [("mnist1d", "cnn1d"), ("mnist1d", "mlp"), ("digits", "cnn")])
 def test_other_nets_train_above_chance(dataset, net):
     config = net_config(dataset, net, weights="1.4", width=16)
-    result = train(config, data.load(dataset), train_config_for(dataset, epochs=3), progress=False)
-    assert result.test_accuracy > 0.3
+    result = train(config, data.load(dataset), train_config_for(dataset, epochs=5), progress=False)
+    assert result.test_accuracy > 0.3  # chance is 0.1
 
 
 @pytest.mark.parametrize("method", ["pc", "bnn", "bnn+", "bnn++", "pq"])

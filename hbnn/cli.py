@@ -54,6 +54,9 @@ def _add_net_options(parser):
     parser.add_argument("--allocation", default="middle-out",
                         help=f"which weights get more bits ({', '.join(ALLOCATIONS)})")
     parser.add_argument("--scale", default="tensor", help=f"bit-plane scale per ({', '.join(SCALES)})")
+    parser.add_argument("--ratio-bits", type=int, default=6,
+                        help="fractional bits of the bit-plane and activation scale ratios (0..12); "
+                             "training uses the rounded ratios, so export is exact")
     parser.add_argument("--width", type=int, default=None,
                         help="hidden width (MLP) or base channels (CNN); default: the net's")
 
@@ -63,7 +66,7 @@ def _net_config(args):
 
     return net_config(args.dataset, args.net, weights=args.weights, act_bits=args.act_bits,
                       pixel_bits=args.pixel_bits, method=args.method, allocation=args.allocation,
-                      scale=args.scale, width=args.width)
+                      scale=args.scale, width=args.width, ratio_bits=args.ratio_bits)
 
 
 def _cmd_train(args) -> int:
@@ -85,6 +88,23 @@ def _cmd_evaluate(args) -> int:
 
     config, acc = evaluate_checkpoint(args.checkpoint)
     print(f"{config.dataset}/{config.net} weights {config.weights}: test accuracy {100 * acc:.2f} %")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from model.recipes import export_checkpoint
+
+    path, network, agreement = export_checkpoint(args.checkpoint, args.output)
+    print(agreement.summary())
+    print(f"layout: {path}")
+    return 0
+
+
+def _cmd_inspect(args) -> int:
+    from model import layout
+    from model.summary import format_summary
+
+    print(format_summary(layout.load(args.layout)))
     return 0
 
 
@@ -147,6 +167,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("checkpoint", help="a checkpoint written by `hbnn train`")
     evaluate.set_defaults(run=_cmd_evaluate)
 
+    export = commands.add_parser("export", formatter_class=_formatter,
+                                 help="freeze a checkpoint into an integer layout file",
+                                 description="Freeze masks and signs, fold BatchNorm and the next "
+                                             "activation into integer thresholds, write a layout (.npz), "
+                                             "and compare the integer golden model with the float model "
+                                             "on the test set.")
+    export.add_argument("checkpoint", help="a checkpoint written by `hbnn train`")
+    export.add_argument("-o", "--output", default=None,
+                        help="layout path; default: build/layouts/<checkpoint name>.npz")
+    export.set_defaults(run=_cmd_export)
+
+    inspect = commands.add_parser("inspect", formatter_class=_formatter, help="summarize a layout file")
+    inspect.add_argument("layout", help="a layout written by `hbnn export`")
+    inspect.set_defaults(run=_cmd_inspect)
+
     experiment = commands.add_parser("experiment", formatter_class=_formatter,
                                      help="reproduce a paper experiment",
                                      description="reconstruction: error vs average bits on Gaussian data; "
@@ -167,10 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from model.errors import ConfigError
+    from model.layout import LayoutError
 
     try:
         return args.run(args)
-    except ConfigError as error:
+    except (ConfigError, LayoutError) as error:
         print(f"hbnn: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -24,13 +24,14 @@ DEFAULT_NET = {"digits": "mlp", "mnist1d": "cnn1d"}
 def net_config(dataset: str = "digits", net: str | None = None, *, weights: str = "1.4",
                act_bits: int = 1, pixel_bits: int | None = None, method: str = "bc",
                allocation: str = "middle-out", scale: str = "tensor",
-               width: int | None = None) -> NetConfig:
+               width: int | None = None, ratio_bits: int = 6) -> NetConfig:
     """The NetConfig for a registered (data set, net); `ConfigError` names any bad value."""
     ds = data.load(dataset)
     net = DEFAULT_NET[dataset] if net is None else net
     return make_config(dataset, net, input_shape=ds.input_shape, num_classes=ds.num_classes,
                        width=width, pixel_bits=pixel_bits, weights=weights, act_bits=act_bits,
-                       method=MethodConfig(method), allocation=allocation, scale=scale)
+                       method=MethodConfig(method), allocation=allocation, scale=scale,
+                       ratio_bits=ratio_bits)
 
 
 def default_checkpoint_path(config: NetConfig, seed: int, root: str | Path = "build") -> Path:
@@ -84,3 +85,38 @@ def demo(*, seed: int = 0, progress: bool = True, root: str | Path = "build") ->
                                         output=default_checkpoint_path(config, seed, root))
         rows.append(DemoRow(label, config, result, path))
     return rows
+
+
+def export_checkpoint(checkpoint_path: str | Path, output: str | Path | None = None):
+    """Export a checkpoint to a layout file and measure golden-vs-float agreement on its test set.
+
+    Returns (layout path, Network, Agreement). The default output is build/layouts/<checkpoint>.npz.
+    """
+    from . import layout
+    from .agreement import measure
+    from .export import export
+
+    net, payload = checkpoint.load(checkpoint_path)
+    config = net.config
+    provenance = {"hbnn_version": _hbnn_version(), "checkpoint": Path(checkpoint_path).name,
+                  "dataset": config.dataset, "net": config.net, "weights": config.weights,
+                  "act_bits": config.act_bits, "method": config.method.name,
+                  "allocation": config.allocation, "scale": config.scale,
+                  "ratio_bits": config.ratio_bits, "seed": payload["train_config"]["seed"]}
+    network = export(net, provenance)
+    agreement = measure(net, network, data.load(config.dataset))
+    network.provenance.update({"float_accuracy": agreement.float_accuracy,
+                               "golden_accuracy": agreement.golden_accuracy,
+                               "class_agreement": agreement.same_class})
+    path = Path(output) if output else Path("build") / "layouts" / (Path(checkpoint_path).stem + ".npz")
+    layout.save(network, path)
+    return path, network, agreement
+
+
+def _hbnn_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hbnn")
+    except PackageNotFoundError:
+        return "0+unknown"

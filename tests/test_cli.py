@@ -64,3 +64,36 @@ def test_help_shows_subcommands_and_defaults():
                             check=True)
     for command in ("demo", "train", "evaluate", "experiment"):
         assert command in result.stdout
+
+
+def test_export_and_inspect(capsys, tmp_path):
+    checkpoint = tmp_path / "mlp.pt"
+    assert run(capsys, "train", "--epochs", "3", "--quiet", "-o", str(checkpoint))[0] == 0
+    layout_path = tmp_path / "mlp.npz"
+    code, out, _ = run(capsys, "export", str(checkpoint), "-o", str(layout_path))
+    assert code == 0 and layout_path.is_file()
+    assert "golden = float class on 100.00 % of 360 test images" in out
+    code, out, _ = run(capsys, "inspect", str(layout_path))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("digits/mlp, weights 1.4, input 1x8x8 at 4 bits, 10 classes")
+    total = lines[-1].split()
+    assert total[:3] == ["total", "2368", "1658/473/237"]  # 64x32 + 32x10 weights at 70/20/10
+
+
+def test_export_refuses_float_nets(capsys, tmp_path):
+    checkpoint = tmp_path / "float.pt"
+    assert run(capsys, "train", "--epochs", "1", "--weights", "float", "--act-bits", "0", "--quiet",
+               "-o", str(checkpoint))[0] == 0
+    code, _, err = run(capsys, "export", str(checkpoint), "-o", str(tmp_path / "x.npz"))
+    assert code == 2 and err == ("hbnn: error: export needs binarized activations; this net has float "
+                                 "activations (act-bits 0)\n")
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_inspect_reports_a_broken_layout_in_one_line(capsys, tmp_path):
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    code, _, err = run(capsys, "inspect", str(broken))
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"hbnn: error: layout '{broken}' is not a readable .npz file")

@@ -72,7 +72,7 @@ def test_evaluation_uses_exact_residual_weights(default_run):
 def test_other_nets_train_above_chance(dataset, net):
     config = net_config(dataset, net, weights="1.4", width=16)
     result = train(config, data.load(dataset), train_config_for(dataset, epochs=5), progress=False)
-    assert result.test_accuracy > 0.3  # chance is 0.1
+    assert result.test_accuracy > 0.2  # chance is 0.1; a net that does not learn stays near it
 
 
 @pytest.mark.parametrize("method", ["pc", "bnn", "bnn+", "bnn++", "pq"])

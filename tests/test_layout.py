@@ -1,0 +1,193 @@
+"""The layout file format: exact round trips, and one clear error for each way a file can be wrong."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from model import layout
+from model.layout import LayoutError
+from random_layouts import random_network
+
+STRUCTURES = ("mlp", "conv1d", "conv2d")
+
+
+def assert_same(a: layout.Network, b: layout.Network):
+    manifest_a, arrays_a = layout.to_arrays(a)
+    manifest_b, arrays_b = layout.to_arrays(b)
+    assert manifest_a == manifest_b
+    assert arrays_a.keys() == arrays_b.keys()
+    for name in arrays_a:
+        assert arrays_a[name].dtype == arrays_b[name].dtype
+        assert np.array_equal(arrays_a[name], arrays_b[name])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(STRUCTURES))
+def test_round_trip_is_exact(tmp_path_factory, seed, structure):
+    network = random_network(seed, structure)
+    path = layout.save(network, tmp_path_factory.mktemp("rt") / "net.npz")
+    assert_same(network, layout.load(path))
+
+
+@pytest.fixture
+def saved(tmp_path):
+    network = random_network(7, "conv2d")
+    return network, layout.save(network, tmp_path / "net.npz")
+
+
+def rewrite(path, edit_manifest=None, edit_arrays=None, rehash=True):
+    """Rewrite a layout file with edits, recomputing the content hash unless told not to."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    manifest = json.loads(arrays.pop("manifest").tobytes().decode())
+    if edit_arrays:
+        edit_arrays(arrays)
+    if rehash:
+        manifest["content_hash"] = layout._content_hash(arrays)
+    if edit_manifest:
+        edit_manifest(manifest)
+    with open(path, "wb") as file:
+        np.savez(file, manifest=np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8), **arrays)
+
+
+def load_error(path) -> str:
+    with pytest.raises(LayoutError) as error:
+        layout.load(path)
+    return str(error.value)
+
+
+def test_truncated_file(saved):
+    _, path = saved
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert load_error(path).startswith(f"layout '{path}' is not a readable .npz file")
+
+
+def test_missing_file(tmp_path):
+    assert load_error(tmp_path / "none.npz") == f"layout '{tmp_path / 'none.npz'}' does not exist"
+
+
+def test_corrupted_array(saved):
+    _, path = saved
+
+    def flip(arrays):
+        arrays["layer0.planes"] = arrays["layer0.planes"].copy()
+        arrays["layer0.planes"][0, 0, 0] ^= 1
+
+    rewrite(path, edit_arrays=flip, rehash=False)
+    assert load_error(path) == "manifest: field 'content_hash' does not match the arrays (the file is corrupted)"
+
+
+def test_wrong_format_version(saved):
+    _, path = saved
+    rewrite(path, edit_manifest=lambda m: m.update(version=2))
+    assert load_error(path) == "manifest: field 'version' is 2; this hbnn reads version 1"
+
+
+def test_wrong_format_name(saved):
+    _, path = saved
+    rewrite(path, edit_manifest=lambda m: m.update(format="finn"))
+    assert load_error(path) == "manifest: field 'format' is 'finn', expected 'hbnn-layout'"
+
+
+def test_missing_manifest_field(saved):
+    _, path = saved
+    rewrite(path, edit_manifest=lambda m: m.pop("num_classes"))
+    assert load_error(path) == "manifest: field 'num_classes' is missing"
+
+
+def test_missing_layer_field(saved):
+    _, path = saved
+    rewrite(path, edit_manifest=lambda m: m["layers"][0].pop("stride"))
+    assert load_error(path) == "layer 0 (conv2d): field 'stride' is missing"
+
+
+def test_missing_array(saved):
+    _, path = saved
+    rewrite(path, edit_arrays=lambda a: a.pop("layer0.plane_weights"))
+    assert load_error(path) == "layer 0 (conv2d): field 'plane_weights' is missing"
+
+
+def test_bit_count_above_maximum(saved):
+    _, path = saved
+
+    def four(arrays):
+        arrays["layer0.bits"] = arrays["layer0.bits"].copy()
+        arrays["layer0.bits"][0, 0] = 4
+
+    rewrite(path, edit_arrays=four)
+    assert load_error(path) == "layer 0 (conv2d): field 'bits' holds 4; bit counts must be 1..3"
+
+
+def test_threshold_outside_accumulator_range(saved):
+    network, path = saved
+    low, high = network.layers[0].accumulator_bounds()
+
+    def far(arrays):
+        arrays["layer0.thresholds"] = arrays["layer0.thresholds"].copy()
+        arrays["layer0.thresholds"][0, -1] = high[0] + 2
+
+    rewrite(path, edit_arrays=far)
+    assert load_error(path) == (f"layer 0 (conv2d): field 'thresholds' [0, "
+                                f"{network.layers[0].thresholds.shape[1] - 1}] = {high[0] + 2} lies outside "
+                                f"the accumulator range [{low[0]}, {high[0] + 1}]")
+
+
+def test_mismatched_shapes(saved):
+    network, path = saved
+    bits = network.layers[0].bits
+
+    def narrow(arrays):
+        arrays["layer0.bits"] = arrays["layer0.bits"][:, 1:]
+
+    rewrite(path, edit_arrays=narrow)
+    o, k = bits.shape
+    assert load_error(path) == f"layer 0 (conv2d): field 'bits' has shape ({o}, {k - 1}), expected ({o}, {k})"
+
+
+def test_chained_shapes_must_match():
+    network = random_network(3, "mlp")
+    last = network.layers[-1]
+    wrong = replace(last, in_shape=(last.in_shape[0] + 1,))
+    with pytest.raises(LayoutError, match=r"field 'in_shape' is \(\d+,\), but the previous layer gives"):
+        layout.validate(replace(network, layers=network.layers[:-1] + (wrong,)))
+
+
+def test_sign_bit_on_a_missing_plane_is_refused():
+    network = next(n for n in (random_network(s, "mlp") for s in range(100)) if n.layers[-1].planes.shape[0] > 1)
+    layer = network.layers[-1]
+    bits = layer.bits.copy()
+    planes = layer.planes.copy()
+    bits[0, 0] = 1
+    planes[1, 0, 0] = 1
+    broken = replace(layer, bits=bits, planes=planes)
+    with pytest.raises(LayoutError, match="sign bit set on a plane the weight does not have"):
+        layout.validate(replace(network, layers=network.layers[:-1] + (broken,)))
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "net.npz"
+    path.write_bytes(b"old")
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", fail)
+    with pytest.raises(OSError):
+        layout.save(random_network(1, "mlp"), path)
+    assert path.read_bytes() == b"old" and list(tmp_path.iterdir()) == [path]
+
+
+def test_plane_members_and_widths():
+    network = random_network(5, "mlp")
+    layer = network.layers[-1]
+    for out in range(layer.out_channels):
+        assert np.array_equal(layer.plane_members(0, out), np.arange(layer.fan_in))
+    counts = np.stack([(layer.bits > i).sum(1) for i in range(layer.planes.shape[0])])
+    assert np.array_equal(layer.popcount_widths(), np.ceil(np.log2(counts + 1)))
+    low, high = layer.accumulator_bounds()
+    width = layer.accumulator_width()
+    assert -(1 << (width - 1)) <= low.min() and high.max() + 1 <= (1 << (width - 1)) - 1
+    assert layout.signed_width(-8, 7) == 4 and layout.signed_width(-9, 7) == 5 and layout.signed_width(0, 8) == 5

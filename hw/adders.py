@@ -1,0 +1,67 @@
+"""Balanced adder trees built in Python, with optional pipeline registers between levels.
+
+A single `sum()` over hundreds of terms makes Amaranth build a linear chain of additions and
+recurse for each (1024 bits: `RecursionError`, or minutes with a raised limit). Pairing terms
+level by level instead keeps the expression depth at log2(N) and names every intermediate signal
+`{name}_l{level}_{index}`, so a waveform shows the tree. Levels past the root (a single item
+carried through) exist only to hold extra pipeline registers.
+
+Pipelining: `registered_levels` lists the levels whose outputs are registers (clocked by `domain`
+and updated only while `enable` is high, so a stalled stream holds its data); latency is the
+number of such levels. `spread(stages, depth)` places `stages` registers evenly over a tree of
+`depth` levels.
+"""
+
+from amaranth.hdl import Module, Shape, Signal, Value
+
+
+def tree_depth(count: int) -> int:
+    """Levels of a balanced binary tree over `count` leaves (0 for one leaf)."""
+    depth = 0
+    while count > 1:
+        count = (count + 1) // 2
+        depth += 1
+    return depth
+
+
+def spread(stages: int, depth: int) -> tuple[int, ...]:
+    """Levels (1-based) after which to register: `stages` evenly spaced over `depth` levels, the last
+    one at the output. With more stages than levels, the extra registers follow the output
+    (levels depth+1, depth+2, ...), so trees of any size can share one latency."""
+    if not isinstance(stages, int) or stages < 0:
+        raise ValueError(f"Pipeline stages must be a non-negative integer, not {stages!r}")
+    if stages <= depth:
+        return tuple(round(depth * (s + 1) / stages) for s in range(stages))
+    return tuple(range(1, stages + 1))
+
+
+def balanced_sum(m: Module, terms: list, *, name: str, registered_levels=(), domain: str = "sync",
+                 enable: Value | None = None) -> Value:
+    """Sum of `terms` (Amaranth values, signed or unsigned) as a balanced tree; see module docstring."""
+    if not terms:
+        return Value.cast(0)
+    level, items = 0, [Value.cast(t) for t in terms]
+    registered = set(registered_levels)
+    last_register = max(registered, default=0)
+    # keep going past the root while registers remain, so every tree has the requested latency
+    while len(items) > 1 or level < last_register:
+        level += 1
+        pairs = []
+        for index in range(0, len(items) - 1, 2):
+            pairs.append(items[index] + items[index + 1])
+        if len(items) % 2:
+            pairs.append(items[-1])
+        items = []
+        for index, expression in enumerate(pairs):
+            signal = Signal(Shape.cast(expression.shape()), name=f"{name}_l{level}_{index}")
+            if level in registered:
+                statement = signal.eq(expression)
+                if enable is None:
+                    m.d[domain] += statement
+                else:
+                    with m.If(enable):
+                        m.d[domain] += statement
+            else:
+                m.d.comb += signal.eq(expression)
+            items.append(signal)
+    return items[0]

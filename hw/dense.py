@@ -1,0 +1,72 @@
+"""`dense.Layer`: one dense weight layer as a stream component (MVU, then thresholds or scores).
+
+Input stream payload: the layer's fan-in levels, element j at bits [j b, (j+1) b) (b = input bits).
+Output stream payload: the `out_channels` output levels likewise (hidden layers), or an array of
+signed scores (the last layer). One vector per beat, a new one every cycle (initiation interval 1).
+
+Protocol: ready/valid; a beat moves when valid and ready are both high. The pipeline advances while
+its output slot is empty or being taken (en = ~o.valid | o.ready), so backpressure stalls every
+stage in place and no data is lost. The output is registered; `latency` = MVU pipeline registers
++ 1 cycles from an accepted input to its output when the sink is always ready.
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from model.layout import WeightLayer
+
+from . import mvu, threshold
+
+
+def output_shape(layer: WeightLayer):
+    """The payload shape a weight layer emits: packed levels, or signed scores on the last layer."""
+    if layer.is_last:
+        return data.ArrayLayout(mvu.Unrolled.accumulator_shape(layer), layer.out_channels)
+    return layer.out_channels * layer.output_code.bits
+
+
+class Layer(wiring.Component):
+    def __init__(self, layer: WeightLayer, *, pipeline: int = 0):
+        if layer.kind != "dense":
+            raise ValueError(f"dense.Layer builds dense layers, not {layer.kind}")
+        self.layer = layer
+        self.mvu = mvu.Unrolled(layer, pipeline=pipeline)
+        super().__init__({
+            "i": In(stream.Signature(layer.fan_in * layer.input.bits)),
+            "o": Out(stream.Signature(output_shape(layer))),
+        })
+
+    @property
+    def latency(self) -> int:
+        """The MVU's pipeline registers plus the output register."""
+        return self.mvu.latency + 1
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mvu = unit = self.mvu
+        layer = self.layer
+
+        # Stall control: advance when the output slot is free or being taken.
+        advance = Signal()
+        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), unit.en.eq(advance),
+                     self.i.ready.eq(advance), unit.i.eq(self.i.payload)]
+        valid = self.i.valid
+        for stage in range(self.latency):
+            registered = Signal(name=f"valid{stage + 1}")
+            with m.If(advance):
+                m.d.sync += registered.eq(valid)
+            valid = registered
+        m.d.comb += self.o.valid.eq(valid)
+
+        # Accumulators to levels (hidden layers) or straight out as scores (last layer), into the
+        # output register, so no combinational path runs from one layer's MVU into the next.
+        result = unit.o
+        if not layer.is_last:
+            m.submodules.threshold = levels = threshold.Unit(
+                layer.thresholds, acc_width=unit.acc_width, level_bits=layer.output_code.bits)
+            m.d.comb += levels.i.eq(unit.o)
+            result = levels.o
+        with m.If(advance):
+            m.d.sync += self.o.payload.eq(result)
+        return m

@@ -1,0 +1,31 @@
+"""Packing level vectors into stream payload integers and back: the one place the bit order lives.
+
+Element j of a vector of b-bit levels sits at bits [j b, (j+1) b) of the payload (element 0 in
+the least significant bits), in the layout's element order: (C, H, W) for images and feature
+maps, output channel order for layer outputs. Used by the hardware tests and by the cocotb benches.
+"""
+
+import numpy as np
+
+
+def pack(levels, bits: int) -> int:
+    """One payload integer from a vector (any shape, flattened C-order) of levels in 0 .. 2^bits - 1."""
+    flat = np.asarray(levels, dtype=np.int64).reshape(-1)
+    if flat.size and (flat.min() < 0 or flat.max() >= (1 << bits)):
+        raise ValueError(f"Levels must lie in 0..{(1 << bits) - 1}, found {flat.min()}..{flat.max()}")
+    value = 0
+    for j, level in enumerate(flat.tolist()):
+        value |= level << (j * bits)
+    return value
+
+
+def unpack(value: int, count: int, bits: int) -> np.ndarray:
+    """The `count` levels of a payload integer, as int64."""
+    mask = (1 << bits) - 1
+    return np.array([(value >> (j * bits)) & mask for j in range(count)], dtype=np.int64)
+
+
+def unpack_signed(value: int, count: int, bits: int) -> np.ndarray:
+    """`count` two's-complement fields of `bits` each (accumulators, scores)."""
+    raw = unpack(value, count, bits)
+    return np.where(raw >= (1 << (bits - 1)), raw - (1 << bits), raw)

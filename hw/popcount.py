@@ -1,0 +1,37 @@
+"""`popcount.Tree`: the number of ones in a bit vector, as a balanced adder tree.
+
+Ports: `i` (width bits) in, `o` = popcount(i) out (unsigned, enough bits for `width`), and `en`, the
+clock enable of the pipeline registers (held high by default). With `pipeline = p` the tree has p
+register levels spread evenly over its ceil(log2 width) adder levels, so `latency` = p cycles and
+a new input is accepted every cycle while `en` is high.
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .adders import balanced_sum, spread, tree_depth
+
+
+class Tree(wiring.Component):
+    def __init__(self, width: int, *, pipeline: int = 0):
+        if not isinstance(width, int) or width < 1:
+            raise ValueError(f"Popcount width must be a positive integer, not {width!r}")
+        if not isinstance(pipeline, int) or pipeline < 0:
+            raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
+        self.width = width
+        self.registered_levels = spread(pipeline, tree_depth(width))
+        super().__init__({"i": In(width), "o": Out(range(width + 1)), "en": In(1, init=1)})
+
+    @property
+    def latency(self) -> int:
+        """Cycles from `i` to `o`."""
+        return len(self.registered_levels)
+
+    def elaborate(self, platform):
+        m = Module()
+        bits = [self.i[index] for index in range(self.width)]
+        total = balanced_sum(m, bits, name="pop", registered_levels=self.registered_levels,
+                             enable=self.en)
+        m.d.comb += self.o.eq(total)
+        return m

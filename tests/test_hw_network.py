@@ -1,0 +1,110 @@
+# amaranth: UnusedElaboratable=no
+"""Stream layers and whole networks in the Amaranth simulator against the golden model, with
+random idle on the source and backpressure on the sink."""
+
+import numpy as np
+import pytest
+
+from hw import dense, network
+from hw.packing import pack, unpack, unpack_signed
+from model import data, golden
+from model.export import export, pixel_codes
+from model.recipes import net_config, train_config_for
+from model.training import train
+from random_layouts import random_network, random_pixels
+from stream_bench import run_stream
+
+
+def layer_outputs(layer, payloads):
+    if layer.is_last:
+        width = layer.accumulator_width()
+        return np.stack([unpack_signed(p, layer.out_channels, width) for p in payloads])
+    return np.stack([unpack(p, layer.out_channels, layer.output_code.bits) for p in payloads])
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("pipeline", [0, 2])
+def test_dense_layers_stream_the_golden_outputs(seed, pipeline):
+    net = random_network(seed, "mlp")
+    pixels = random_pixels(net, 20, seed)
+    result = golden.run(net, pixels)
+    levels = pixels.reshape(len(pixels), -1)
+    for index, layer in enumerate(net.layers):
+        dut = dense.Layer(layer, pipeline=pipeline)
+        beats = [pack(v, layer.input.bits) for v in levels]
+        out = layer_outputs(layer, run_stream(dut, beats, seed=seed + index))
+        expected = result.trace[index].outputs.numpy().reshape(len(pixels), -1)
+        assert np.array_equal(out, expected), f"layer {index}"
+        levels = expected
+
+
+@pytest.fixture(scope="module")
+def digits_mlp():
+    config = net_config("digits", "mlp", weights="1.4")
+    net = train(config, data.load("digits"), train_config_for("digits"), progress=False).net
+    return export(net)
+
+
+def unpack_result(top, payload):
+    classes = top.network.num_classes
+    cls_bits = (classes - 1).bit_length()
+    return payload & ((1 << cls_bits) - 1), unpack_signed(payload >> cls_bits, classes, top.score_width)
+
+
+@pytest.mark.parametrize("pipeline", [0, 3])
+def test_whole_digits_mlp_is_bit_exact(digits_mlp, pipeline):
+    images = data.load("digits").test_x[:60]
+    pixels = pixel_codes(digits_mlp, images)
+    expected = golden.run(digits_mlp, pixels)
+    top = network.Top(digits_mlp, pipeline=pipeline)
+    assert top.latency == 2 * (pipeline + 1) + 1  # per layer: pipeline + output register; + result register
+    payloads = run_stream(top, [pack(p, digits_mlp.pixel_bits) for p in pixels], seed=pipeline)
+    classes, scores = zip(*(unpack_result(top, p) for p in payloads))
+    assert list(classes) == expected.classes.tolist()
+    assert np.array_equal(np.stack(scores), expected.scores.numpy())
+
+
+def test_whole_digits_mlp_every_layer(digits_mlp):
+    """Each layer of the trained MLP, as its own stream component, against the golden trace."""
+    pixels = pixel_codes(digits_mlp, data.load("digits").test_x[:50])
+    trace = golden.run(digits_mlp, pixels).trace
+    levels = pixels.reshape(len(pixels), -1)
+    for index, layer in enumerate(digits_mlp.layers):
+        out = layer_outputs(layer, run_stream(dense.Layer(layer, pipeline=1),
+                                              [pack(v, layer.input.bits) for v in levels], seed=index))
+        assert np.array_equal(out, trace[index].outputs.numpy().reshape(len(pixels), -1))
+        levels = out
+
+
+def test_full_throughput_without_stalls(digits_mlp):
+    """With an always-ready sink and an always-valid source, one image per cycle."""
+    from amaranth.sim import Simulator
+
+    pixels = pixel_codes(digits_mlp, data.load("digits").test_x[:20])
+    top = network.Top(digits_mlp, pipeline=2)
+    simulator = Simulator(top)
+    simulator.add_clock(1e-6)
+    accepted, produced = [], []
+
+    async def bench(ctx):
+        ctx.set(top.o.ready, 1)
+        ctx.set(top.i.valid, 1)
+        for cycle in range(len(pixels) + top.latency + 2):
+            ctx.set(top.i.payload, pack(pixels[min(cycle, len(pixels) - 1)], digits_mlp.pixel_bits))
+            ctx.set(top.i.valid, cycle < len(pixels))
+            _, _, ready, valid = await ctx.tick().sample(top.i.ready, top.o.valid)
+            if cycle < len(pixels) and ready:
+                accepted.append(cycle)
+            if valid:
+                produced.append(cycle)
+
+    simulator.add_testbench(bench)
+    simulator.run()
+    assert accepted == list(range(len(pixels)))
+    assert produced == [c + top.latency for c in range(len(pixels))]
+
+
+def test_convolutions_are_refused_by_name():
+    net = random_network(4, "conv2d")
+    with pytest.raises(network.UnsupportedLayout, match=r"layer 0 \(conv2d\): this generator builds dense layers only"):
+        network.Top(net)

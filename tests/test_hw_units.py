@@ -1,0 +1,173 @@
+# amaranth: UnusedElaboratable=no
+
+"""Hardware units in the Amaranth simulator, each against a deliberately naive reference."""
+
+import random
+
+import numpy as np
+import pytest
+from amaranth.hdl import Value
+from amaranth.sim import Simulator
+
+from hw import argmax, mvu, popcount, threshold
+from hw.adders import spread
+from hw.packing import pack, unpack, unpack_signed
+from model import golden
+from random_layouts import random_network, random_pixels
+
+
+def simulate_combinational(dut, cases, check):
+    """Set inputs with `cases` (callables taking ctx), let them settle, and run `check(ctx)`."""
+    simulator = Simulator(dut)
+
+    async def bench(ctx):
+        for case in cases:
+            case(ctx)
+            await ctx.delay(1e-6)
+            check(ctx, case)
+
+    simulator.add_testbench(bench)
+    simulator.run()
+
+
+@pytest.mark.parametrize("width", [1, 2, 7, 64, 300])
+@pytest.mark.parametrize("pipeline", [0, 1, 3])
+def test_popcount_tree_counts_ones(width, pipeline):
+    dut = popcount.Tree(width, pipeline=pipeline)
+    assert dut.latency == pipeline
+    rng = random.Random(width * 10 + pipeline)
+    values = [0, (1 << width) - 1] + [rng.getrandbits(width) for _ in range(30)]
+    enables = [1] * 2 + [rng.random() < 0.7 for _ in range(30)]
+    # naive model of a stalling pipeline: inputs advance one stage per enabled cycle
+    expected, stages = [], [None] * pipeline
+    for value, enable in zip(values, enables):
+        if pipeline == 0:
+            expected.append(bin(value).count("1"))
+            continue
+        if enable:
+            stages = [value] + stages[:-1]
+        expected.append(None if stages[-1] is None else bin(stages[-1]).count("1"))
+    simulator = Simulator(dut)
+    if pipeline:
+        simulator.add_clock(1e-6)
+
+    async def bench(ctx):
+        for value, enable, want in zip(values, enables, expected):
+            ctx.set(dut.i, value)
+            ctx.set(dut.en, enable)
+            if pipeline:
+                await ctx.tick()
+            await ctx.delay(1e-8)
+            if want is not None:
+                assert ctx.get(dut.o) == want
+
+    simulator.add_testbench(bench)
+    simulator.run()
+
+
+def test_spread_places_registers_evenly():
+    assert spread(0, 5) == ()
+    assert spread(2, 6) == (3, 6)
+    assert spread(3, 10) == (3, 7, 10)
+    assert spread(3, 1) == (1, 2, 3)       # past the root: extra output registers
+    with pytest.raises(ValueError, match="Pipeline stages must be a non-negative integer, not -1"):
+        spread(-1, 3)
+    with pytest.raises(ValueError, match="Popcount width must be a positive integer, not 0"):
+        popcount.Tree(0)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_mvu_accumulators_equal_the_golden_model(seed):
+    network = random_network(seed, "mlp")
+    layer = network.layers[0]          # reads pixels
+    pixels = random_pixels(network, 12, seed)
+    expected = golden.run(network, pixels).trace[0].accumulators.numpy()
+    cases = [pixels[n].reshape(-1) for n in range(len(pixels))]
+    dut = mvu.Unrolled(layer)
+    width = dut.acc_width
+
+    def drive(image):
+        return lambda ctx: ctx.set(dut.i, pack(image, layer.input.bits))
+
+    def check(ctx, case):
+        n = cases_index[id(case)]
+        got = unpack_signed(ctx.get(Value.cast(dut.o)), layer.out_channels, width)
+        assert np.array_equal(got, expected[n])
+
+    drivers = [drive(image) for image in cases]
+    cases_index = {id(d): n for n, d in enumerate(drivers)}
+    simulate_combinational(dut, drivers, check)
+
+
+def test_mvu_on_residual_inputs_with_every_bitwidth():
+    # a hidden layer: residual input codes; find random layouts whose second layer has 3 planes
+    networks = [n for n in (random_network(s, "mlp") for s in range(200)) if len(n.layers) > 1
+                and n.layers[1].planes.shape[0] == 3 and n.layers[1].input.bits > 1][:3]
+    assert networks
+    for network in networks:
+        pixels = random_pixels(network, 10, 1)
+        result = golden.run(network, pixels)
+        hidden_levels = result.trace[0].outputs.numpy()
+        expected = result.trace[1].accumulators.numpy()
+        layer = network.layers[1]
+        dut = mvu.Unrolled(layer, pipeline=2)
+        simulator = Simulator(dut)
+        simulator.add_clock(1e-6)
+
+        async def bench(ctx, layer=layer, dut=dut):
+            for n in range(len(pixels) + dut.latency):
+                if n < len(pixels):
+                    ctx.set(dut.i, pack(hidden_levels[n], layer.input.bits))
+                await ctx.tick()
+                await ctx.delay(1e-8)
+                if n + 1 >= dut.latency and n + 1 - dut.latency < len(pixels):
+                    got = unpack_signed(ctx.get(Value.cast(dut.o)), layer.out_channels, dut.acc_width)
+                    assert np.array_equal(got, expected[n + 1 - dut.latency])
+
+        simulator.add_testbench(bench)
+        simulator.run()
+
+
+def test_a_layer_without_three_bit_weights_has_no_plane_three_logic():
+    network = next(n for n in (random_network(s, "mlp") for s in range(100)) if n.layers[0].planes.shape[0] == 2)
+    from amaranth.back import rtlil
+    text = rtlil.convert(mvu.Unrolled(network.layers[0]))
+    assert "_p1_k0" in text and "_p2_" not in text
+
+
+def test_threshold_unit_counts_reached_thresholds():
+    thresholds = [[-5, 0, 0], [1, 2, 9]]
+    dut = threshold.Unit(thresholds, acc_width=8, level_bits=2)
+    values = [(-6, 0), (-5, 1), (0, 2), (3, 8), (100, 9), (-128, 127)]
+
+    def setter(pair):
+        return lambda ctx: [ctx.set(dut.i[o], v) for o, v in enumerate(pair)]
+
+    def check(ctx, case):
+        pair = values[drivers.index(case)]
+        got = unpack(ctx.get(Value.cast(dut.o)), 2, 2)
+        want = [sum(v >= t for t in row) for v, row in zip(pair, thresholds)]
+        assert got.tolist() == want
+
+    drivers = [setter(p) for p in values]
+    simulate_combinational(dut, drivers, check)
+    with pytest.raises(ValueError, match="Thresholds must ascend along each output"):
+        threshold.Unit([[3, 1, 5]], acc_width=8, level_bits=2)
+
+
+@pytest.mark.parametrize("classes", [1, 2, 3, 10])
+def test_argmax_picks_the_lowest_index_among_ties(classes):
+    dut = argmax.Unit(classes, width=6)
+    rng = random.Random(classes)
+    vectors = [[rng.randint(-4, 4) for _ in range(classes)] for _ in range(40)] + [[7] * classes]
+
+    def setter(vector):
+        return lambda ctx: [ctx.set(dut.i[c], v) for c, v in enumerate(vector)]
+
+    drivers = [setter(v) for v in vectors]
+
+    def check(ctx, case):
+        vector = vectors[drivers.index(case)]
+        assert ctx.get(dut.o) == vector.index(max(vector))
+
+    simulate_combinational(dut, drivers, check)

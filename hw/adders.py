@@ -36,7 +36,7 @@ def spread(stages: int, depth: int) -> tuple[int, ...]:
 
 
 def balanced_sum(m: Module, terms: list, *, name: str, registered_levels=(), domain: str = "sync",
-                 enable: Value | None = None) -> Value:
+                 enable: Value | None = None, named_levels: bool = True) -> Value:
     """Sum of `terms` (Amaranth values, signed or unsigned) as a balanced tree; see module docstring."""
     if not terms:
         return Value.cast(0)
@@ -51,6 +51,9 @@ def balanced_sum(m: Module, terms: list, *, name: str, registered_levels=(), dom
             pairs.append(items[index] + items[index + 1])
         if len(items) % 2:
             pairs.append(items[-1])
+        if not named_levels and level not in registered and len(pairs) > 1:
+            items = pairs  # stay an expression; only registered levels and the root get signals
+            continue
         items = []
         for index, expression in enumerate(pairs):
             signal = Signal(Shape.cast(expression.shape()), name=f"{name}_l{level}_{index}")

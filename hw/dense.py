@@ -1,4 +1,7 @@
-"""`dense.Layer`: one dense weight layer as a stream component (MVU, then thresholds or scores).
+"""`dense.Layer`: a weight layer applied to one fan-in vector per beat (MVU, then thresholds or scores).
+
+For a dense layer a beat is the whole input vector; for a convolution it is one window from
+`window.Generator`, and the layer emits one output position per beat.
 
 Input stream payload: the layer's fan-in levels, element j at bits [j b, (j+1) b) (b = input bits).
 Output stream payload: the `out_channels` output levels likewise (hidden layers), or an array of
@@ -28,8 +31,8 @@ def output_shape(layer: WeightLayer):
 
 class Layer(wiring.Component):
     def __init__(self, layer: WeightLayer, *, pipeline: int = 0):
-        if layer.kind != "dense":
-            raise ValueError(f"dense.Layer builds dense layers, not {layer.kind}")
+        if not isinstance(layer, WeightLayer):
+            raise TypeError(f"dense.Layer needs a model.layout.WeightLayer, not {type(layer).__name__}")
         self.layer = layer
         self.mvu = mvu.Unrolled(layer, pipeline=pipeline)
         super().__init__({

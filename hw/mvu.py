@@ -82,7 +82,8 @@ class Unrolled(wiring.Component):
                         bit = self.input_plane_bit(j, k)
                         bits.append(~bit if neg == pixels else bit)
                     popcount = balanced_sum(m, bits, name=f"o{o}_p{i}_k{k}",
-                                            registered_levels=self.registered_levels, enable=self.en)
+                                            registered_levels=self.registered_levels, enable=self.en,
+                                            named_levels=False)
                     if pixels:
                         scale, offset = r * q, -r * q * int(negative.sum())
                     else:

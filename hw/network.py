@@ -1,14 +1,18 @@
 """`network.Top`: a whole layout as one streaming component, pixels in, class and scores out.
 
-Input stream: one image per beat, its pixel codes packed element by element in the layout's
-order (C, H, W), pixel_bits each. Output stream: `{"cls": class index, "scores": signed scores}`.
-The layers are chained stream components and the result leaves from an output register; every
-stage advances while its output slot is free or being taken, so backpressure holds data in place
-and images flow back to back, one per cycle (initiation interval 1), with `latency` cycles from an
-accepted image to its result when the sink is always ready.
+Input stream: for a net that starts with a dense layer, one image per beat, its pixel codes packed
+in the layout's order (C, H, W); for a net that starts with a convolution, one pixel position per
+beat in raster order, its C channels packed (`hw.packing`). Output stream:
+`{"cls": class index, "scores": signed scores}`, one beat per image.
 
-This version builds networks of dense layers; a layout with convolution or max-pool layers is
-refused by `check_buildable` (naming the layer) before anything is elaborated.
+Stages: a convolution is `window.Generator` then `dense.Layer` (one window per beat); max-pool is
+`pool.Unit`; a dense layer after a feature map first gathers it with `flatten.Collector`.
+Every stage advances while its output slot is free or being taken, so backpressure holds data in
+place and images flow back to back: an MLP takes one image per cycle; a CNN one every
+`initiation_interval` cycles (the padded positions of its first map).
+
+A layout the generator cannot build is refused by `check_buildable`, naming the layer and the
+reason, before anything is elaborated.
 """
 
 from amaranth.hdl import Module, Signal
@@ -17,7 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from model.layout import MaxPool, Network
 
-from . import argmax, dense, mvu
+from . import argmax, dense, flatten, mvu, pool, window
 
 
 class UnsupportedLayout(ValueError):
@@ -25,49 +29,103 @@ class UnsupportedLayout(ValueError):
 
 
 def check_buildable(network: Network) -> None:
+    """Raise `UnsupportedLayout` naming the first layer this generator cannot build."""
     for index, layer in enumerate(network.layers):
-        if isinstance(layer, MaxPool) or layer.kind != "dense":
-            raise UnsupportedLayout(
-                f"layer {index} ({layer.kind}): this generator builds dense layers only so far; "
-                "convolution and max-pool need the sliding-window generator")
+        if isinstance(layer, MaxPool):
+            continue
+        if layer.kind != "dense" and layer.stride > layer.kernel:
+            raise UnsupportedLayout(f"layer {index} ({layer.kind}): stride {layer.stride} is larger "
+                                    f"than kernel {layer.kernel}; the line buffer would skip input")
+
+
+def layer_stages(network: Network, index: int, *, pipeline: int = 0) -> list:
+    """The stream stages that implement layout layer `index`, in order."""
+    layer = network.layers[index]
+    previous_shape = tuple(network.input_shape) if index == 0 else network.layers[index - 1].out_shape
+    if isinstance(layer, MaxPool):
+        code = next(l.output_code for l in reversed(network.layers[:index]) if not isinstance(l, MaxPool))
+        return [pool.Unit(in_shape=tuple(layer.in_shape), size=layer.size, level_bits=code.bits)]
+    if layer.kind != "dense":
+        return [window.Generator(in_shape=tuple(layer.in_shape), kernel=layer.kernel, stride=layer.stride,
+                                 padding=layer.padding, level_bits=layer.input.bits,
+                                 pad_level=layer.input.pad_level),
+                dense.Layer(layer, pipeline=pipeline)]
+    if index > 0 and len(previous_shape) > 1:   # a feature map arrives one position per beat
+        return [flatten.Collector(in_shape=previous_shape, level_bits=layer.input.bits),
+                dense.Layer(layer, pipeline=pipeline)]
+    return [dense.Layer(layer, pipeline=pipeline)]
+
+
+class Chain(wiring.Component):
+    """Stream stages connected in order, as one component (the first's input, the last's output)."""
+
+    def __init__(self, stages: list):
+        self.stages = list(stages)
+        super().__init__({"i": In(self.stages[0].i.signature.flip()),
+                          "o": Out(self.stages[-1].o.signature)})
+
+    @property
+    def latency(self) -> int:
+        return sum(stage.latency for stage in self.stages)
+
+    @property
+    def cycles_per_image(self) -> int:
+        return max(getattr(stage, "cycles_per_image", 1) for stage in self.stages)
+
+    def elaborate(self, platform):
+        m = Module()
+        upstream = wiring.flipped(self.i)
+        for index, stage in enumerate(self.stages):
+            m.submodules[f"stage{index}"] = stage
+            wiring.connect(m, upstream, stage.i)
+            upstream = stage.o
+        wiring.connect(m, upstream, wiring.flipped(self.o))
+        return m
 
 
 class Top(wiring.Component):
     def __init__(self, network: Network, *, pipeline: int = 0):
         check_buildable(network)
         self.network = network
-        self.layers = [dense.Layer(layer, pipeline=pipeline) for layer in network.weight_layers()]
+        self.stages = self._stages(network, pipeline)
         last = network.weight_layers()[-1]
         self.score_width = last.accumulator_width()
-        pixels = 1
-        for s in network.input_shape:
-            pixels *= s
+        first = network.layers[0]
+        per_beat = 1
+        for s in (network.input_shape if first.kind == "dense" else network.input_shape[:1]):
+            per_beat *= s
         self.result_layout = data.StructLayout({
             "cls": range(network.num_classes),
             "scores": data.ArrayLayout(mvu.Unrolled.accumulator_shape(last), network.num_classes),
         })
         super().__init__({
-            "i": In(stream.Signature(pixels * network.pixel_bits)),
+            "i": In(stream.Signature(per_beat * network.pixel_bits)),
             "o": Out(stream.Signature(self.result_layout)),
         })
 
+    @staticmethod
+    def _stages(network: Network, pipeline: int) -> list:
+        return [stage for index in range(len(network.layers))
+                for stage in layer_stages(network, index, pipeline=pipeline)]
+
     @property
     def latency(self) -> int:
-        """Cycles from an accepted image to its valid result, with an always-ready sink."""
-        return sum(layer.latency for layer in self.layers) + 1  # + the output register
+        """Cycles from accepting an image's last input beat to its result, with an always-ready sink
+        (exact when every pooled map divides evenly; an upper bound otherwise)."""
+        return sum(stage.latency for stage in self.stages) + 1  # + the result register
 
     @property
     def initiation_interval(self) -> int:
-        """Cycles between accepted images at full throughput."""
-        return 1
+        """Cycles between images at full throughput: the slowest stage's cycles per image."""
+        return max(getattr(stage, "cycles_per_image", 1) for stage in self.stages)
 
     def elaborate(self, platform):
         m = Module()
         upstream = wiring.flipped(self.i)  # seen from inside, the input port is a source
-        for index, layer in enumerate(self.layers):
-            m.submodules[f"layer{index}"] = layer
-            wiring.connect(m, upstream, layer.i)
-            upstream = layer.o
+        for index, stage in enumerate(self.stages):
+            m.submodules[f"stage{index}"] = stage
+            wiring.connect(m, upstream, stage.i)
+            upstream = stage.o
         m.submodules.argmax = pick = argmax.Unit(self.network.num_classes, width=self.score_width)
         m.d.comb += pick.i.eq(upstream.payload)
 

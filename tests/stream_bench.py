@@ -2,7 +2,7 @@
 
 `run_stream(dut, beats)` feeds integer payloads into `dut.i` (the source idles before a beat with
 probability `idle`) and collects integer payloads from `dut.o` (the sink withholds ready with
-probability `backpressure`) until as many results as inputs arrived; it also checks that the
+probability `backpressure`) until `results_expected` results (default: one per input beat) arrived; it also checks that the
 sink's payload never changes while it is valid and not taken (the stream rule).
 """
 
@@ -12,10 +12,11 @@ from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
 
-def run_stream(dut, beats: list[int], *, idle: float = 0.3, backpressure: float = 0.4, seed: int = 0,
-               max_cycles: int = 100_000) -> list[int]:
+def run_stream(dut, beats: list[int], *, results_expected: int | None = None, idle: float = 0.3,
+               backpressure: float = 0.4, seed: int = 0, max_cycles: int = 200_000) -> list[int]:
     rng = random.Random(seed)
     results: list[int] = []
+    wanted = len(beats) if results_expected is None else results_expected
     source_payload, sink_payload = Value.cast(dut.i.payload), Value.cast(dut.o.payload)
 
     async def source(ctx):
@@ -30,7 +31,7 @@ def run_stream(dut, beats: list[int], *, idle: float = 0.3, backpressure: float 
     async def sink(ctx):
         held = None
         for _ in range(max_cycles):
-            if len(results) == len(beats):
+            if len(results) == wanted:
                 return
             ready = rng.random() >= backpressure
             ctx.set(dut.o.ready, ready)
@@ -43,7 +44,7 @@ def run_stream(dut, beats: list[int], *, idle: float = 0.3, backpressure: float 
                 held = None
             elif valid:
                 held = payload
-        raise AssertionError(f"only {len(results)} of {len(beats)} results after {max_cycles} cycles")
+        raise AssertionError(f"only {len(results)} of {wanted} results after {max_cycles} cycles")
 
     simulator = Simulator(dut)
     simulator.add_clock(1e-6)

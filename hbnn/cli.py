@@ -6,6 +6,7 @@ exit status 2; outputs go under build/ unless told otherwise.
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import __version__
 
@@ -69,6 +70,13 @@ def _net_config(args):
                       scale=args.scale, width=args.width, ratio_bits=args.ratio_bits)
 
 
+def ConfigErrorProxy(message: str):
+    """A ConfigError without importing model at module load (keeps `hbnn --help` fast)."""
+    from model.errors import ConfigError
+
+    return ConfigError(message)
+
+
 def _cmd_train(args) -> int:
     from model.recipes import train_checkpoint
 
@@ -108,15 +116,42 @@ def _cmd_inspect(args) -> int:
     return 0
 
 
-def _cmd_demo(args) -> int:
-    from model.recipes import demo
+def _cmd_generate(args) -> int:
+    from hw.generate import generate
+    from hw.network import UnsupportedLayout
+    from model import layout
 
-    rows = demo(seed=args.seed, progress=not args.quiet, root=args.build)
-    print("digits MLP (64-32-10, 4-bit pixels):")
-    for row in rows:
-        print(f"  {row.label:36s} test accuracy {100 * row.result.test_accuracy:6.2f} %   "
-              f"({row.result.seconds:.1f} s)  {row.path}")
+    network = layout.load(args.layout)
+    if args.pipeline < 0:
+        raise ConfigErrorProxy(f"pipeline depth must be a non-negative integer, not {args.pipeline}")
+    output = args.output or f"build/verilog/{Path(args.layout).stem}.v"
+    try:
+        result = generate(network, output, pipeline=args.pipeline)
+    except UnsupportedLayout as error:
+        raise ConfigErrorProxy(str(error)) from None
+    info = result.info
+    print(f"wrote {result.verilog} and {result.description} in {result.seconds:.1f} s: "
+          f"latency {info['latency_cycles']} cycles, one image every "
+          f"{info['initiation_interval_cycles']} cycles")
     return 0
+
+
+def _cmd_demo(args) -> int:
+    from sim.flow import demo
+
+    result = demo(seed=args.seed, images=args.images, progress=not args.quiet, root=args.build)
+    print("digits MLP (64-32-10, 4-bit pixels):")
+    for row in result.rows:
+        print(f"  {row.label:36s} test accuracy {100 * row.result.test_accuracy:6.2f} %   "
+              f"({row.result.seconds:.1f} s)")
+    print(f"export: {result.agreement.summary()}")
+    info = result.generated.info
+    print(f"verilog: {result.generated.verilog} ({result.generated.seconds:.1f} s), latency "
+          f"{info['latency_cycles']} cycles, one image per {info['initiation_interval_cycles']} cycle(s)")
+    verdict = "bit-exact" if result.check.bit_exact else f"{len(result.check.mismatches)} MISMATCHES"
+    print(f"hardware (Amaranth simulator, random stalls) vs golden model on {result.check.images} "
+          f"test images: {verdict}")
+    return 0 if result.check.bit_exact else 1
 
 
 def _cmd_experiment(args) -> int:
@@ -144,8 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", formatter_class=_formatter,
                                help="the main job on the embedded defaults",
                                description="Train the default digits net with 1.4-bit weights and its "
-                                           "float baseline, and print both test accuracies.")
+                                           "float baseline, export it, generate Verilog and check the "
+                                           "hardware against the golden model in simulation.")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument("--images", type=int, default=100,
+                      help="test images to run through the simulated hardware")
     demo.add_argument("--build", default="build", help="folder for all outputs")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(run=_cmd_demo)
@@ -177,6 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", default=None,
                         help="layout path; default: build/layouts/<checkpoint name>.npz")
     export.set_defaults(run=_cmd_export)
+
+    generate = commands.add_parser("generate", formatter_class=_formatter,
+                                   help="Verilog for a layout, with a JSON of ports, latency and throughput",
+                                   description="Elaborate a layout into one streaming Amaranth design and "
+                                               "write Verilog (amaranth.back.verilog) and a JSON description.")
+    generate.add_argument("layout", help="a layout written by `hbnn export`")
+    generate.add_argument("-o", "--output", default=None,
+                          help="Verilog path; default: build/verilog/<layout name>.v")
+    generate.add_argument("--pipeline", type=int, default=0,
+                          help="register levels inside every popcount tree (raises Fmax and latency)")
+    generate.set_defaults(run=_cmd_generate)
 
     inspect = commands.add_parser("inspect", formatter_class=_formatter, help="summarize a layout file")
     inspect.add_argument("layout", help="a layout written by `hbnn export`")

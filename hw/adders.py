@@ -3,7 +3,8 @@
 A single `sum()` over hundreds of terms makes Amaranth build a linear chain of additions and
 recurse for each (1024 bits: `RecursionError`, or minutes with a raised limit). Pairing terms
 level by level instead keeps the expression depth at log2(N) and names every intermediate signal
-`{name}_l{level}_{index}`, so a waveform shows the tree. Levels past the root (a single item
+`{name}_l{level}_{index}` (every `name_every`-th level, and every registered level and the root,
+since a signal per node of a 1000-input tree slows elaboration), so a waveform shows the tree. Levels past the root (a single item
 carried through) exist only to hold extra pipeline registers.
 
 Pipelining: `registered_levels` lists the levels whose outputs are registers (clocked by `domain`
@@ -36,7 +37,7 @@ def spread(stages: int, depth: int) -> tuple[int, ...]:
 
 
 def balanced_sum(m: Module, terms: list, *, name: str, registered_levels=(), domain: str = "sync",
-                 enable: Value | None = None, named_levels: bool = True) -> Value:
+                 enable: Value | None = None, name_every: int = 1) -> Value:
     """Sum of `terms` (Amaranth values, signed or unsigned) as a balanced tree; see module docstring."""
     if not terms:
         return Value.cast(0)
@@ -51,8 +52,8 @@ def balanced_sum(m: Module, terms: list, *, name: str, registered_levels=(), dom
             pairs.append(items[index] + items[index + 1])
         if len(items) % 2:
             pairs.append(items[-1])
-        if not named_levels and level not in registered and len(pairs) > 1:
-            items = pairs  # stay an expression; only registered levels and the root get signals
+        if level % name_every and level not in registered and len(pairs) > 1:
+            items = pairs  # stay an expression: fewer netlist objects for wide trees
             continue
         items = []
         for index, expression in enumerate(pairs):

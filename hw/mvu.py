@@ -20,7 +20,7 @@ clock enable of the pipeline registers. `pipeline` register levels sit inside th
 aligned so every lane has the same `latency`.
 """
 
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Cat, Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -76,14 +76,16 @@ class Unrolled(wiring.Component):
                 negative = layer.planes[i, o, members].astype(bool)
                 for k, q in enumerate(input_weights):
                     # c_j: pixels count u for +1 weights and ~u for -1 weights; residual inputs
-                    # count mismatches, i.e. level bit for -1 weights and ~(level bit) for +1 ones
-                    bits = []
-                    for j, neg in zip(members.tolist(), negative.tolist()):
-                        bit = self.input_plane_bit(j, k)
-                        bits.append(~bit if neg == pixels else bit)
-                    popcount = balanced_sum(m, bits, name=f"o{o}_p{i}_k{k}",
+                    # count mismatches, i.e. level bit for -1 weights and ~(level bit) for +1 ones.
+                    # One XOR with a constant mask inverts them all at once.
+                    gathered = Cat(*[self.input_plane_bit(j, k) for j in members.tolist()])
+                    invert = sum(1 << n for n, neg in enumerate(negative.tolist()) if neg == pixels)
+                    lanes = Signal(len(members), name=f"o{o}_p{i}_k{k}_lanes")
+                    m.d.comb += lanes.eq(gathered ^ invert)
+                    popcount = balanced_sum(m, [lanes[n] for n in range(len(members))],
+                                            name=f"o{o}_p{i}_k{k}",
                                             registered_levels=self.registered_levels, enable=self.en,
-                                            named_levels=False)
+                                            name_every=4)
                     if pixels:
                         scale, offset = r * q, -r * q * int(negative.sum())
                     else:

@@ -87,7 +87,9 @@ class Top(wiring.Component):
     def __init__(self, network: Network, *, pipeline: int = 0):
         check_buildable(network)
         self.network = network
-        self.stages = self._stages(network, pipeline)
+        self.layer_stages = [layer_stages(network, index, pipeline=pipeline)
+                             for index in range(len(network.layers))]
+        self.stages = [stage for stages in self.layer_stages for stage in stages]
         last = network.weight_layers()[-1]
         self.score_width = last.accumulator_width()
         first = network.layers[0]
@@ -102,11 +104,6 @@ class Top(wiring.Component):
             "i": In(stream.Signature(per_beat * network.pixel_bits)),
             "o": Out(stream.Signature(self.result_layout)),
         })
-
-    @staticmethod
-    def _stages(network: Network, pipeline: int) -> list:
-        return [stage for index in range(len(network.layers))
-                for stage in layer_stages(network, index, pipeline=pipeline)]
 
     @property
     def latency(self) -> int:

@@ -171,6 +171,7 @@ class Network:
     num_classes: int
     layers: tuple
     provenance: dict = field(default_factory=dict)  # data set, net, mix, method, hbnn version ...
+    content_hash: str | None = None                 # set by `load`: the file's SHA-256 of the arrays
 
     def weight_layers(self) -> list[WeightLayer]:
         return [layer for layer in self.layers if isinstance(layer, WeightLayer)]
@@ -398,7 +399,8 @@ def from_arrays(manifest: dict, arrays: dict[str, np.ndarray]) -> Network:
         except KeyError as missing:
             raise _error(where, missing.args[0], "is missing") from None
     network = Network(tuple(manifest["input_shape"]), int(manifest["pixel_bits"]),
-                      int(manifest["num_classes"]), tuple(layers), manifest.get("provenance", {}))
+                      int(manifest["num_classes"]), tuple(layers), manifest.get("provenance", {}),
+                      manifest["content_hash"])
     return validate(network)
 
 

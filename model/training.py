@@ -78,8 +78,9 @@ def train(config: NetConfig, data: Dataset, train_config: TrainConfig = TrainCon
     optimizer = torch.optim.Adam(net.parameters(), lr=train_config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
     step = 0
-    bar = tqdm(range(train_config.epochs), desc=description, disable=not progress, leave=False,
-               unit="epoch")
+    # disable=None: tqdm shows the bar only on a terminal, so logs and CI stay readable
+    bar = tqdm(range(train_config.epochs), desc=description, unit="epoch", leave=False,
+               disable=None if progress else True)
     net.train()
     for _ in bar:
         order = torch.randperm(len(x), generator=generator)

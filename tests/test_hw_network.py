@@ -12,7 +12,7 @@ from model.export import export, pixel_codes
 from model.recipes import net_config, train_config_for
 from model.training import train
 from random_layouts import random_network, random_pixels
-from stream_bench import run_stream
+from sim.amaranth_stream import run_stream
 
 
 def layer_outputs(layer, payloads):
@@ -102,9 +102,3 @@ def test_full_throughput_without_stalls(digits_mlp):
     simulator.run()
     assert accepted == list(range(len(pixels)))
     assert produced == [c + top.latency for c in range(len(pixels))]
-
-
-def test_convolutions_are_refused_by_name():
-    net = random_network(4, "conv2d")
-    with pytest.raises(network.UnsupportedLayout, match=r"layer 0 \(conv2d\): this generator builds dense layers only"):
-        network.Top(net)

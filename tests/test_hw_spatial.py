@@ -12,7 +12,7 @@ from model.export import export, pixel_codes
 from model.recipes import net_config, train_config_for
 from model.training import train
 from random_layouts import random_network, random_pixels
-from stream_bench import run_stream
+from sim.amaranth_stream import run_stream
 
 
 def position_beats(maps: np.ndarray, bits: int) -> list[int]:
@@ -163,3 +163,37 @@ def test_whole_digits_cnn_every_layer(digits_cnn):
             want = expected
         assert np.array_equal(got, want), f"layer {index} ({layer.kind})"
         inputs, bits_in = expected, bits_out
+
+
+def test_cnn_latency_and_initiation_interval_are_as_published(digits_cnn):
+    """Always-valid source, always-ready sink: results leave `latency` cycles after each image's last
+    pixel, and images are accepted every `initiation_interval` cycles."""
+    from amaranth.sim import Simulator
+
+    pixels = pixel_codes(digits_cnn, data.load("digits").test_x[:4])
+    beats = position_beats(pixels, digits_cnn.pixel_bits)
+    top = network.Top(digits_cnn, pipeline=1)
+    simulator = Simulator(top)
+    simulator.add_clock(1e-6)
+    accepted, results = [], []
+
+    async def bench(ctx):
+        ctx.set(top.o.ready, 1)
+        sent = 0
+        for cycle in range(len(beats) * 3 + top.latency + 200):
+            ctx.set(top.i.valid, sent < len(beats))
+            ctx.set(top.i.payload, beats[min(sent, len(beats) - 1)])
+            _, _, ready, valid = await ctx.tick().sample(top.i.ready, top.o.valid)
+            if sent < len(beats) and ready:
+                accepted.append(cycle)
+                sent += 1
+            if valid:
+                results.append(cycle)
+
+    simulator.add_testbench(bench)
+    simulator.run()
+    per_image = len(beats) // len(pixels)
+    last_beats = [accepted[(n + 1) * per_image - 1] for n in range(len(pixels))]
+    assert results == [cycle + top.latency for cycle in last_beats]
+    firsts = [accepted[n * per_image] for n in range(len(pixels))]
+    assert [b - a for a, b in zip(firsts, firsts[1:])] == [top.initiation_interval] * (len(pixels) - 1)

@@ -21,7 +21,7 @@ def sweep(runs: list[Run], seeds: int, epochs: int | None = None, progress: bool
     """key -> test accuracies, one per seed 0..seeds-1, training every run once per seed."""
     results: dict[tuple, list[float]] = {}
     jobs = [(run, seed) for run in runs for seed in range(seeds)]
-    bar = tqdm(jobs, desc=description, disable=not progress, unit="run")
+    bar = tqdm(jobs, desc=description, disable=None if progress else True, unit="run")
     for run, seed in bar:
         bar.set_postfix_str(" ".join(str(k) for k in run.key) + f" seed {seed}")
         train_config = train_config_for(run.config.dataset, epochs, seed)

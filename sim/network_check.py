@@ -1,0 +1,58 @@
+"""Run a whole layout through `network.Top` in the Amaranth simulator and compare with the golden model.
+
+`check(network, pixels)` streams the images in (one beat per image for MLPs, one per pixel position
+for CNNs, in `hw.packing` order) with random idle and backpressure, and returns a `Check` with the
+classes and scores from the hardware, the golden ones, and every mismatch (image, what, expected,
+actual). It is the pure-Python tier of verification; the cocotb benches run the Verilog itself.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hw import network as network_module
+from hw.packing import pack, unpack_signed
+from model import golden
+from model.layout import Network
+
+from .amaranth_stream import run_stream
+
+
+@dataclass
+class Check:
+    images: int
+    classes: list
+    expected_classes: list
+    mismatches: list = field(default_factory=list)   # (image, "class" or "score c", expected, actual)
+
+    @property
+    def bit_exact(self) -> bool:
+        return not self.mismatches
+
+
+def input_beats(network: Network, pixels: np.ndarray) -> list[int]:
+    if network.layers[0].kind == "dense":
+        return [pack(image, network.pixel_bits) for image in pixels]
+    beats = []
+    for image in pixels:
+        for index in np.ndindex(*image.shape[1:]):
+            beats.append(pack(image[(slice(None),) + index], network.pixel_bits))
+    return beats
+
+
+def check(network: Network, pixels: np.ndarray, *, pipeline: int = 0, seed: int = 0) -> Check:
+    expected = golden.run(network, pixels)
+    top = network_module.Top(network, pipeline=pipeline)
+    payloads = run_stream(top, input_beats(network, pixels), results_expected=len(pixels), seed=seed)
+    cls_bits = (network.num_classes - 1).bit_length()
+    result = Check(len(pixels), [], expected.classes.tolist())
+    for n, payload in enumerate(payloads):
+        cls = payload & ((1 << cls_bits) - 1)
+        scores = unpack_signed(payload >> cls_bits, network.num_classes, top.score_width)
+        result.classes.append(int(cls))
+        if cls != result.expected_classes[n]:
+            result.mismatches.append((n, "class", result.expected_classes[n], int(cls)))
+        for c, (want, got) in enumerate(zip(expected.scores[n].tolist(), scores.tolist())):
+            if want != got:
+                result.mismatches.append((n, f"score {c}", want, got))
+    return result

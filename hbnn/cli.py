@@ -70,7 +70,7 @@ def _net_config(args):
                       scale=args.scale, width=args.width, ratio_bits=args.ratio_bits)
 
 
-def ConfigErrorProxy(message: str):
+def _config_error(message: str):
     """A ConfigError without importing model at module load (keeps `hbnn --help` fast)."""
     from model.errors import ConfigError
 
@@ -123,12 +123,12 @@ def _cmd_generate(args) -> int:
 
     network = layout.load(args.layout)
     if args.pipeline < 0:
-        raise ConfigErrorProxy(f"pipeline depth must be a non-negative integer, not {args.pipeline}")
+        raise _config_error(f"pipeline depth must be a non-negative integer, not {args.pipeline}")
     output = args.output or f"build/verilog/{Path(args.layout).stem}.v"
     try:
         result = generate(network, output, pipeline=args.pipeline)
     except UnsupportedLayout as error:
-        raise ConfigErrorProxy(str(error)) from None
+        raise _config_error(str(error)) from None
     info = result.info
     print(f"wrote {result.verilog} and {result.description} in {result.seconds:.1f} s: "
           f"latency {info['latency_cycles']} cycles, one image every "

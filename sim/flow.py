@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hw.generate import Generated, generate
-from model import data
+from model import data, layout
 from model.agreement import Agreement, measure
 from model.export import export, pixel_codes
-from model import layout
-from model.recipes import DemoRow, demo as train_demo
+from model.recipes import DemoRow, train_default_and_baseline
 
 from .network_check import Check, check
 
@@ -31,7 +30,7 @@ def demo(*, seed: int = 0, images: int = 100, progress: bool = True, root: str |
     the golden model against it, generate Verilog and run `images` test images through the hardware
     in the Amaranth simulator against the golden model."""
     root = Path(root)
-    rows = train_demo(seed=seed, progress=progress, root=root)
+    rows = train_default_and_baseline(seed=seed, progress=progress, root=root)
     net = rows[0].result.net
     network = export(net, {"dataset": "digits", "net": net.config.net, "weights": net.config.weights})
     dataset = data.load("digits")

@@ -40,8 +40,10 @@ def input_beats(network: Network, pixels: np.ndarray) -> list[int]:
     return beats
 
 
-def check(network: Network, pixels: np.ndarray, *, pipeline: int = 0, seed: int = 0) -> Check:
-    expected = golden.run(network, pixels)
+def check(network: Network, pixels: np.ndarray, *, pipeline: int = 0, seed: int = 0,
+          reference: Network | None = None) -> Check:
+    """Hardware built from `network` against the golden model of `reference` (default: the same)."""
+    expected = golden.run(network if reference is None else reference, pixels)
     top = network_module.Top(network, pipeline=pipeline)
     payloads = run_stream(top, input_beats(network, pixels), results_expected=len(pixels), seed=seed)
     cls_bits = (network.num_classes - 1).bit_length()

@@ -102,3 +102,20 @@ def test_full_throughput_without_stalls(digits_mlp):
     simulator.run()
     assert accepted == list(range(len(pixels)))
     assert produced == [c + top.latency for c in range(len(pixels))]
+
+
+def test_the_check_catches_one_flipped_weight(digits_mlp):
+    """The bench can fail: hardware built with one sign bit flipped disagrees with the golden model."""
+    from dataclasses import replace
+
+    from sim.network_check import check
+
+    first = digits_mlp.layers[0]
+    planes = first.planes.copy()
+    planes[0, 0, :] ^= 1                      # output 0, plane 0: every sign flipped
+    broken = replace(digits_mlp, layers=(replace(first, planes=planes),) + digits_mlp.layers[1:])
+    pixels = pixel_codes(digits_mlp, data.load("digits").test_x[:20])
+    result = check(broken, pixels, reference=digits_mlp)
+    assert not result.bit_exact
+    assert all(kind.startswith(("class", "score")) for _, kind, _, _ in result.mismatches)
+    assert check(digits_mlp, pixels).bit_exact

@@ -10,14 +10,14 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from . import raster
+
 
 class Collector(wiring.Component):
     def __init__(self, *, in_shape: tuple, level_bits: int):
         self.channels, *self.spatial = in_shape
         self.level_bits = level_bits
-        self.positions = 1
-        for d in self.spatial:
-            self.positions *= d
+        self.positions = raster.count(self.spatial)
         super().__init__({
             "i": In(stream.Signature(self.channels * level_bits)),
             "o": Out(stream.Signature(self.channels * self.positions * level_bits)),

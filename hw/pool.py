@@ -11,6 +11,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from . import raster
+
 
 class Unit(wiring.Component):
     def __init__(self, *, in_shape: tuple, size: int, level_bits: int):
@@ -28,10 +30,7 @@ class Unit(wiring.Component):
 
     @property
     def cycles_per_image(self) -> int:
-        total = 1
-        for d in self.spatial:
-            total *= d
-        return total
+        return raster.count(self.spatial)
 
     def elaborate(self, platform):
         m = Module()
@@ -74,11 +73,5 @@ class Unit(wiring.Component):
             m.d.sync += self.o.payload.eq(merged)
 
         # Raster walk over the input map, wrapping to the next image.
-        with m.If(take):
-            with m.If(col == width - 1):
-                m.d.sync += col.eq(0)
-                if two_d:
-                    m.d.sync += row.eq(Mux(row == height - 1, 0, row + 1))
-            with m.Else():
-                m.d.sync += col.eq(col + 1)
+        raster.step(m, row=row if two_d else None, col=col, height=height, width=width, when=take)
         return m

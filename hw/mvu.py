@@ -17,7 +17,9 @@ Either way Y_o = C_o + sum_{i,k} m_{o,i,k} P_{o,i,k} with integer constants C an
 balanced adder tree. Ports: `i` (fan-in x input bits; element j at bits [j b, (j+1) b)),
 `o` (an array of `out_channels` signed accumulators wide enough for every reachable Y) and `en`, the
 clock enable of the pipeline registers. `pipeline` register levels sit inside the popcount trees,
-aligned so every lane has the same `latency`.
+aligned so every lane has the same `latency`. With a `popcount_library.Library` the popcounts are
+instances of shared modules (fast Verilog generation); without one they are inline trees (what
+the Amaranth simulator runs).
 """
 
 from amaranth.hdl import Cat, Module, Signal, signed
@@ -30,12 +32,13 @@ from .adders import balanced_sum, spread, tree_depth
 
 
 class Unrolled(wiring.Component):
-    def __init__(self, layer: WeightLayer, *, pipeline: int = 0):
+    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, library=None):
         if not isinstance(layer, WeightLayer):
             raise TypeError(f"MVU layer must be a model.layout.WeightLayer, not {type(layer).__name__}")
         if not isinstance(pipeline, int) or pipeline < 0:
             raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
         self.layer = layer
+        self.library = library       # a popcount_library.Library: instantiate shared modules
         self.in_bits = layer.input.bits
         self.acc_width = layer.accumulator_width()
         largest = int((layer.bits > 0).sum(axis=1).max())
@@ -82,10 +85,14 @@ class Unrolled(wiring.Component):
                     invert = sum(1 << n for n, neg in enumerate(negative.tolist()) if neg == pixels)
                     lanes = Signal(len(members), name=f"o{o}_p{i}_k{k}_lanes")
                     m.d.comb += lanes.eq(gathered ^ invert)
-                    popcount = balanced_sum(m, [lanes[n] for n in range(len(members))],
-                                            name=f"o{o}_p{i}_k{k}",
-                                            registered_levels=self.registered_levels, enable=self.en,
-                                            name_every=4)
+                    if self.library is not None:
+                        popcount = self.library.instantiate(
+                            m, lanes, registered_levels=self.registered_levels, enable=self.en)
+                    else:
+                        popcount = balanced_sum(m, [lanes[n] for n in range(len(members))],
+                                                name=f"o{o}_p{i}_k{k}",
+                                                registered_levels=self.registered_levels,
+                                                enable=self.en, name_every=4)
                     if pixels:
                         scale, offset = r * q, -r * q * int(negative.sum())
                     else:

@@ -38,7 +38,7 @@ def check_buildable(network: Network) -> None:
                                     f"than kernel {layer.kernel}; the line buffer would skip input")
 
 
-def layer_stages(network: Network, index: int, *, pipeline: int = 0) -> list:
+def layer_stages(network: Network, index: int, *, pipeline: int = 0, library=None) -> list:
     """The stream stages that implement layout layer `index`, in order."""
     layer = network.layers[index]
     previous_shape = tuple(network.input_shape) if index == 0 else network.layers[index - 1].out_shape
@@ -49,11 +49,11 @@ def layer_stages(network: Network, index: int, *, pipeline: int = 0) -> list:
         return [window.Generator(in_shape=tuple(layer.in_shape), kernel=layer.kernel, stride=layer.stride,
                                  padding=layer.padding, level_bits=layer.input.bits,
                                  pad_level=layer.input.pad_level),
-                dense.Layer(layer, pipeline=pipeline)]
+                dense.Layer(layer, pipeline=pipeline, library=library)]
     if index > 0 and len(previous_shape) > 1:   # a feature map arrives one position per beat
         return [flatten.Collector(in_shape=previous_shape, level_bits=layer.input.bits),
-                dense.Layer(layer, pipeline=pipeline)]
-    return [dense.Layer(layer, pipeline=pipeline)]
+                dense.Layer(layer, pipeline=pipeline, library=library)]
+    return [dense.Layer(layer, pipeline=pipeline, library=library)]
 
 
 class Chain(wiring.Component):
@@ -84,10 +84,10 @@ class Chain(wiring.Component):
 
 
 class Top(wiring.Component):
-    def __init__(self, network: Network, *, pipeline: int = 0):
+    def __init__(self, network: Network, *, pipeline: int = 0, library=None):
         check_buildable(network)
         self.network = network
-        self.layer_stages = [layer_stages(network, index, pipeline=pipeline)
+        self.layer_stages = [layer_stages(network, index, pipeline=pipeline, library=library)
                              for index in range(len(network.layers))]
         self.stages = [stage for stages in self.layer_stages for stage in stages]
         last = network.weight_layers()[-1]

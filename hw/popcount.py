@@ -14,13 +14,16 @@ from .adders import balanced_sum, spread, tree_depth
 
 
 class Tree(wiring.Component):
-    def __init__(self, width: int, *, pipeline: int = 0):
+    def __init__(self, width: int, *, pipeline: int = 0, registered_levels=None, name_every: int = 1):
         if not isinstance(width, int) or width < 1:
             raise ValueError(f"Popcount width must be a positive integer, not {width!r}")
         if not isinstance(pipeline, int) or pipeline < 0:
             raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
         self.width = width
-        self.registered_levels = spread(pipeline, tree_depth(width))
+        self.name_every = name_every
+        # explicit register levels let trees of different widths share one latency (mvu.Unrolled)
+        self.registered_levels = (spread(pipeline, tree_depth(width)) if registered_levels is None
+                                  else tuple(registered_levels))
         super().__init__({"i": In(width), "o": Out(range(width + 1)), "en": In(1, init=1)})
 
     @property
@@ -32,6 +35,6 @@ class Tree(wiring.Component):
         m = Module()
         bits = [self.i[index] for index in range(self.width)]
         total = balanced_sum(m, bits, name="pop", registered_levels=self.registered_levels,
-                             enable=self.en)
+                             enable=self.en, name_every=self.name_every)
         m.d.comb += self.o.eq(total)
         return m

@@ -119,3 +119,40 @@ def test_the_check_catches_one_flipped_weight(digits_mlp):
     assert not result.bit_exact
     assert all(kind.startswith(("class", "score")) for _, kind, _, _ in result.mismatches)
     assert check(digits_mlp, pixels).bit_exact
+
+
+def with_bits(network, pattern: str):
+    """The random network with its first layer's bit counts forced: "1" (only 1-bit weights),
+    "3" (every weight 3 bits) or "empty" (output 0 all 1-bit while the others have 3 bits, so planes
+    2 and 3 are empty for output 0 only)."""
+    from dataclasses import replace
+
+    layer = network.layers[0]
+    bits = np.full_like(layer.bits, 1 if pattern == "1" else 3)
+    if pattern == "empty":
+        bits[0, :] = 1
+    planes_count = int(bits.max())
+    rng = np.random.default_rng(0)
+    active = np.arange(planes_count)[:, None, None] < bits[None]
+    planes = (rng.integers(0, 2, size=(planes_count,) + bits.shape) * active).astype(np.uint8)
+    weights = np.tile(np.array([64, 35, 17][:planes_count], dtype=np.int64), (bits.shape[0], 1))
+    layer = replace(layer, bits=bits, planes=planes, plane_weights=weights)
+    if not layer.is_last:
+        low, high = layer.accumulator_bounds()
+        thresholds = np.linspace(low, high + 1, layer.thresholds.shape[1] + 2)[1:-1].T
+        layer = replace(layer, thresholds=np.sort(np.round(thresholds).astype(np.int64), axis=1))
+    from model.layout import validate
+    return validate(replace(network, layers=(layer,) + network.layers[1:]))
+
+
+@pytest.mark.parametrize("pattern", ["1", "3", "empty"])
+def test_bit_patterns_stream_the_golden_outputs(pattern):
+    net = with_bits(next(n for n in (random_network(s, "mlp") for s in range(50))
+                         if len(n.layers) == 2 and n.layers[0].out_channels >= 2), pattern)
+    assert (pattern != "1") == (net.layers[0].planes.shape[0] == 3)
+    pixels = random_pixels(net, 15, 4)
+    result = golden.run(net, pixels)
+    layer = net.layers[0]
+    out = layer_outputs(layer, run_stream(dense.Layer(layer, pipeline=1),
+                                          [pack(v, layer.input.bits) for v in pixels.reshape(len(pixels), -1)]))
+    assert np.array_equal(out, result.trace[0].outputs.numpy())

@@ -136,6 +136,28 @@ def _cmd_generate(args) -> int:
     return 0
 
 
+def _cmd_simulate(args) -> int:
+    from sim.runner import simulate_layout
+
+    try:
+        result = simulate_layout(args.layout, images=args.images, simulator=args.sim, waves=args.waves,
+                                 pipeline=args.pipeline, seed=args.seed, build_root=args.build)
+    except ValueError as error:
+        raise _config_error(str(error)) from None
+    report = result.report
+    accuracy = "" if result.accuracy is None else f", accuracy {100 * result.accuracy:.2f} %"
+    print(f"{report.simulator}: {report.images} {result.source}, "
+          f"{result.cycles_per_image:.1f} simulated cycles per image, {report.seconds:.1f} s{accuracy}")
+    if report.bit_exact:
+        print("bit-exact: every class and score equals the golden model")
+        return 0
+    print(f"{len(report.mismatches)} MISMATCHES against the golden model; first ones:")
+    for mismatch in report.mismatches[:10]:
+        print(f"  image {mismatch['image']}, {mismatch['what']}: expected {mismatch['expected']}, "
+              f"got {mismatch['actual']}")
+    return 1
+
+
 def _cmd_demo(args) -> int:
     from sim.flow import demo
 
@@ -226,6 +248,21 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--pipeline", type=int, default=0,
                           help="register levels inside every popcount tree (raises Fmax and latency)")
     generate.set_defaults(run=_cmd_generate)
+
+    simulate = commands.add_parser("simulate", formatter_class=_formatter,
+                                   help="run the generated Verilog in a simulator against the golden model",
+                                   description="Generate Verilog for a layout, build it with cocotb, stream "
+                                               "test images through it with random stalls, and compare "
+                                               "every class and score with the golden model. Exits 1 on "
+                                               "any mismatch.")
+    simulate.add_argument("layout", help="a layout written by `hbnn export`")
+    simulate.add_argument("--images", type=int, default=100, help="test images to run")
+    simulate.add_argument("--sim", default="icarus", help="simulator: icarus or verilator")
+    simulate.add_argument("--waves", action="store_true", help="write waveforms (FST/VCD) in the build folder")
+    simulate.add_argument("--pipeline", type=int, default=0, help="register levels inside every popcount")
+    simulate.add_argument("--seed", type=int, default=0, help="seed of the random stalls")
+    simulate.add_argument("--build", default="build", help="folder for the generated files and builds")
+    simulate.set_defaults(run=_cmd_simulate)
 
     inspect = commands.add_parser("inspect", formatter_class=_formatter, help="summarize a layout file")
     inspect.add_argument("layout", help="a layout written by `hbnn export`")

@@ -112,3 +112,43 @@ def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0) -> G
     _write_atomic(output, text)
     _write_atomic(description, json.dumps(info, indent=2) + "\n")
     return Generated(output, description, info, seconds)
+
+
+LAYER_TOP_NAME = "hbnn_layer"
+
+
+def generate_layer(net: Network, index: int, output: str | os.PathLike, *, pipeline: int = 0) -> Generated:
+    """Verilog of layout layer `index` alone (its chain of stream stages) as `hbnn_layer`, for the
+    per-layer benches; the JSON names the ports and the stages."""
+    from amaranth.back import verilog
+
+    network_module.check_buildable(net)
+    output = Path(output)
+    os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
+    start = time.perf_counter()
+    library = popcount_library.Library()
+    chain = network_module.Chain(network_module.layer_stages(net, index, pipeline=pipeline, library=library))
+    info = {
+        "top": LAYER_TOP_NAME, "clock": "clk", "reset": "rst (synchronous, active high)",
+        "layer": {"index": index, "kind": net.layers[index].kind},
+        "input": {"payload": "i__payload", "valid": "i__valid", "ready": "i__ready",
+                  "width": chain.i.payload.shape().width},
+        "output": {"payload": "o__payload", "valid": "o__valid", "ready": "o__ready",
+                   "width": _payload_width(chain.o.payload)},
+        "stages": [type(stage).__module__.split(".")[-1] + "." + type(stage).__name__ for stage in chain.stages],
+        "latency_cycles": chain.latency, "cycles_per_image": chain.cycles_per_image,
+    }
+    text = verilog.convert(chain, name=LAYER_TOP_NAME, emit_src=False) + "\n" + library.verilog()
+    seconds = time.perf_counter() - start
+    output.parent.mkdir(parents=True, exist_ok=True)
+    description = output.with_suffix(".json")
+    _write_atomic(output, text)
+    _write_atomic(description, json.dumps(info, indent=2) + "\n")
+    return Generated(output, description, info, seconds)
+
+
+def _payload_width(payload) -> int:
+    """Bit width of a payload port, plain or a data.View (scores arrays)."""
+    from amaranth.hdl import Value
+
+    return len(Value.cast(payload))

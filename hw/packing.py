@@ -29,3 +29,14 @@ def unpack_signed(value: int, count: int, bits: int) -> np.ndarray:
     """`count` two's-complement fields of `bits` each (accumulators, scores)."""
     raw = unpack(value, count, bits)
     return np.where(raw >= (1 << (bits - 1)), raw - (1 << bits), raw)
+
+
+def pack_signed(values, bits: int) -> int:
+    """One payload integer from signed values, each as a `bits`-wide two's-complement field."""
+    mask = (1 << bits) - 1
+    value = 0
+    for j, v in enumerate(np.asarray(values, dtype=np.int64).reshape(-1).tolist()):
+        if not -(1 << (bits - 1)) <= v < (1 << (bits - 1)):
+            raise ValueError(f"{v} does not fit a signed {bits}-bit field")
+        value |= (v & mask) << (j * bits)
+    return value

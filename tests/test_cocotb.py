@@ -60,5 +60,34 @@ def test_a_wrong_design_is_caught_and_named(digits_nets, tmp_path):
     report = run(broken, pixels, tmp_path, reference=network)
     assert not report.bit_exact
     first_mismatch = report.mismatches[0]
-    assert set(first_mismatch) == {"image", "what", "expected", "actual"}
+    assert set(first_mismatch) == {"layer", "image", "position", "what", "expected", "actual"}
+    assert first_mismatch["layer"] == "network"
     assert first_mismatch["what"] == "class" or first_mismatch["what"].startswith("score ")
+
+
+@pytest.mark.parametrize("net_name", ["mlp", "cnn"])
+def test_every_layer_alone_in_verilog(digits_nets, tmp_path, net_name):
+    """Each layer type wrapped as its own top, fed the golden input of that layer, every output
+    beat (channel levels per position, or scores) compared with the golden trace."""
+    from sim.runner import simulate_layer
+
+    network = digits_nets[net_name]
+    pixels = pixel_codes(network, data.load("digits").test_x[:2])
+    for index, layer in enumerate(network.layers):
+        report = simulate_layer(network, index, pixels, build_dir=tmp_path, seed=index)
+        assert report.bit_exact, (index, report.mismatches[:3])
+
+
+def test_a_wrong_layer_is_named_with_channel_and_position(digits_nets, tmp_path):
+    from sim.runner import simulate_layer
+
+    network = digits_nets["cnn"]
+    first = network.layers[0]
+    planes = first.planes.copy()
+    planes[0, 3, :] ^= 1                      # output channel 3 of the first convolution
+    broken = replace(network, layers=(replace(first, planes=planes),) + network.layers[1:])
+    pixels = pixel_codes(network, data.load("digits").test_x[:1])
+    report = simulate_layer(broken, 0, pixels, build_dir=tmp_path, reference=network)
+    assert not report.bit_exact
+    assert {m["what"] for m in report.mismatches} == {"channel 3"}
+    assert all(m["layer"] == "layer 0 (conv2d)" and 0 <= m["position"] < 64 for m in report.mismatches)

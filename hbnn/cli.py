@@ -141,7 +141,8 @@ def _cmd_simulate(args) -> int:
 
     try:
         result = simulate_layout(args.layout, images=args.images, simulator=args.sim, waves=args.waves,
-                                 pipeline=args.pipeline, seed=args.seed, build_root=args.build)
+                                 pipeline=args.pipeline, seed=args.seed, build_root=args.build,
+                                 say=lambda message: print(message, file=sys.stderr, flush=True))
     except ValueError as error:
         raise _config_error(str(error)) from None
     report = result.report

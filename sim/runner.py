@@ -193,7 +193,7 @@ class LayoutSimulation:
 
 def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simulator: str = "icarus",
                     waves: bool = False, pipeline: int = 0, seed: int = 0,
-                    build_root: str | os.PathLike = "build") -> LayoutSimulation:
+                    build_root: str | os.PathLike = "build", say=lambda message: None) -> LayoutSimulation:
     """`hbnn simulate`: generate the layout's Verilog, run `images` test images of its data set (random
     inputs if the layout names none) through it in `simulator`, and compare with the golden model."""
     from hw.generate import generate
@@ -207,6 +207,7 @@ def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simula
     network = layout.load(layout_path)
     name = Path(layout_path).stem
     folder = Path(build_root) / "sim" / f"{name}-{simulator}"
+    say(f"generating Verilog for {name} ...")
     generated = generate(network, folder / f"{name}.v", pipeline=pipeline)
     dataset_name = network.provenance.get("dataset")
     labels = None
@@ -219,6 +220,8 @@ def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simula
         rng = np.random.default_rng(seed)
         pixels = rng.integers(0, 1 << network.pixel_bits, size=(images,) + tuple(network.input_shape))
         source = "random inputs"
+    say(f"building with {simulator} and simulating {len(pixels)} {source} "
+        f"(logs: {folder / 'build'}) ...")
     report = simulate(network, generated.verilog, generated.description, pixels, simulator=simulator,
                       build_dir=folder / "build", waves=waves, seed=seed)
     accuracy = None if labels is None else float(np.mean(np.array(report.classes) == labels))

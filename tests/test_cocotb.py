@@ -91,3 +91,17 @@ def test_a_wrong_layer_is_named_with_channel_and_position(digits_nets, tmp_path)
     assert not report.bit_exact
     assert {m["what"] for m in report.mismatches} == {"channel 3"}
     assert all(m["layer"] == "layer 0 (conv2d)" and 0 <= m["position"] < 64 for m in report.mismatches)
+
+
+@pytest.mark.parametrize("dataset, net, mix", [("mnist1d", "cnn1d", "1"), ("mnist1d", "cnn1d", "2"),
+                                               ("mnist1d", "mlp", "1.4"), ("digits", "mlp", "1")])
+def test_other_nets_and_mixes_in_verilog(tmp_path, dataset, net, mix):
+    """Every bundled net at other bit mixes (narrow, briefly trained: Icarus is slow on wide nets),
+    on test images and random inputs."""
+    config = net_config(dataset, net, weights=mix, width=4)
+    network = export(train(config, data.load(dataset), train_config_for(dataset, epochs=2),
+                           progress=False).net)
+    images = pixel_codes(network, data.load(dataset).test_x[:2])
+    noise = np.random.default_rng(5).integers(0, 1 << network.pixel_bits, size=(2,) + network.input_shape)
+    report = run(network, np.concatenate([images, noise]), tmp_path, seed=4)
+    assert report.images == 4 and report.bit_exact, report.mismatches[:3]

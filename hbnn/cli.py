@@ -149,6 +149,8 @@ def _cmd_simulate(args) -> int:
     accuracy = "" if result.accuracy is None else f", accuracy {100 * result.accuracy:.2f} %"
     print(f"{report.simulator}: {report.images} {result.source}, "
           f"{result.cycles_per_image:.1f} simulated cycles per image, {report.seconds:.1f} s{accuracy}")
+    for trace in result.waves:
+        print(f"waveform: {trace}")
     if report.bit_exact:
         print("bit-exact: every class and score equals the golden model")
         return 0

@@ -189,6 +189,7 @@ class LayoutSimulation:
     accuracy: float | None       # on the images run, when they come from the layout's data set
     cycles_per_image: float
     source: str                  # "test images of <data set>" or "random inputs"
+    waves: list                  # waveform files written (with waves=True)
 
 
 def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simulator: str = "icarus",
@@ -225,4 +226,5 @@ def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simula
     report = simulate(network, generated.verilog, generated.description, pixels, simulator=simulator,
                       build_dir=folder / "build", waves=waves, seed=seed)
     accuracy = None if labels is None else float(np.mean(np.array(report.classes) == labels))
-    return LayoutSimulation(report, accuracy, report.cycles / len(pixels), source)
+    traces = sorted(str(p) for p in (folder / "build").iterdir() if p.suffix in (".fst", ".vcd")) if waves else []
+    return LayoutSimulation(report, accuracy, report.cycles / len(pixels), source, traces)

@@ -34,3 +34,10 @@ def test_simulate_names_bad_values(capsys, mlp_layout):
     assert capsys.readouterr().err == "hbnn: error: unknown simulator 'questa'; choose one of: icarus, verilator\n"
     assert main(["simulate", str(mlp_layout), "--images", "0"]) == 2
     assert capsys.readouterr().err == "hbnn: error: images must be a positive integer, not 0\n"
+
+
+def test_simulate_writes_waves_on_request(capsys, tmp_path, mlp_layout):
+    assert main(["simulate", str(mlp_layout), "--images", "3", "--waves", "--build", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    trace = tmp_path / "sim" / "mlp-icarus" / "build" / "hbnn_top.fst"
+    assert f"waveform: {trace}" in out and trace.stat().st_size > 0

@@ -5,6 +5,7 @@ exit status 2; outputs go under build/ unless told otherwise.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -260,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                "any mismatch.")
     simulate.add_argument("layout", help="a layout written by `hbnn export`")
     simulate.add_argument("--images", type=int, default=100, help="test images to run")
-    simulate.add_argument("--sim", default="icarus", help="simulator: icarus or verilator")
+    simulate.add_argument("--sim", default=os.environ.get("SIM", "icarus"),
+                          help="simulator: icarus or verilator (default from $SIM, else icarus)")
     simulate.add_argument("--waves", action="store_true", help="write waveforms (FST/VCD) in the build folder")
     simulate.add_argument("--pipeline", type=int, default=0, help="register levels inside every popcount")
     simulate.add_argument("--seed", type=int, default=0, help="seed of the random stalls")

@@ -10,7 +10,8 @@ golden model, how to decode them for the report, and the stall probabilities. Ea
 3. drives the next source beat (idle with probability `idle`) and the sink's ready (low with
    probability `backpressure`).
 
-It ends when every expected beat has arrived, writes a report (cycles, mismatches) to HBNN_REPORT
+Every tenth output beat it writes the count to HBNN_PROGRESS (if set), for the caller's progress
+bar. It ends when every expected beat has arrived, writes a report (cycles, mismatches) to HBNN_REPORT
 and fails if any beat differed. The scoreboard is drained by construction: the test cannot end
 while a beat is outstanding, and a cycle limit fails it.
 
@@ -66,6 +67,7 @@ async def stream_matches_golden(dut):
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
 
+    progress = Path(os.environ["HBNN_PROGRESS"]) if os.environ.get("HBNN_PROGRESS") else None
     sent, received, mismatches, cycles = 0, 0, [], 0
     while received < len(expected):
         await RisingEdge(dut.clk)
@@ -85,6 +87,8 @@ async def stream_matches_golden(dut):
                                            "position": received % per_image, "what": name,
                                            "expected": want[name], "actual": got[name]})
             received += 1
+            if progress and received % 10 == 0:
+                progress.write_text(str(received))
         # 2. drive the next cycle
         if sent < len(beats) and (not int(i_valid.value) or int(i_ready.value)):
             if rng.random() < idle:

@@ -43,7 +43,7 @@ class SimReport:
 def run_bench(verilog: Path, top: str, beats: list[int], expected: list[int], *, decode: dict,
               outputs_per_image: int, layer: str, simulator: str = "icarus",
               build_dir: Path | None = None, waves: bool = False, seed: int = 0, idle: float = 0.2,
-              backpressure: float = 0.2, max_cycles: int | None = None) -> dict:
+              backpressure: float = 0.2, max_cycles: int | None = None, progress: bool = False) -> dict:
     """Build `verilog` and run `sim.cocotb_stream` on it; returns the bench's report (see there)."""
     from cocotb_tools.runner import get_runner
 
@@ -71,10 +71,14 @@ def run_bench(verilog: Path, top: str, beats: list[int], expected: list[int], *,
     runner.build(sources=[Path(verilog).resolve()], hdl_toplevel=top, build_dir=build_dir, always=True,
                  timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
                  log_file=build_dir / "build.log")
+    progress_path = build_dir / "progress.txt"
+    progress_path.unlink(missing_ok=True)
     try:
-        runner.test(test_module="sim.cocotb_stream", hdl_toplevel=top, build_dir=build_dir,
-                    test_dir=build_dir, waves=waves, log_file=build_dir / "simulation.log",
-                    extra_env={"HBNN_PLAN": str(plan_path), "HBNN_REPORT": str(report_path)})
+        with _ProgressBar(progress_path, len(expected), show=progress):
+            runner.test(test_module="sim.cocotb_stream", hdl_toplevel=top, build_dir=build_dir,
+                        test_dir=build_dir, waves=waves, log_file=build_dir / "simulation.log",
+                        extra_env={"HBNN_PLAN": str(plan_path), "HBNN_REPORT": str(report_path),
+                                   "HBNN_PROGRESS": str(progress_path)})
     except (Exception, SystemExit):  # cocotb's runner exits with status 1 when the bench fails
         if not report_path.exists():
             raise  # the bench itself broke (timeout, build error): not a mismatch report
@@ -84,7 +88,7 @@ def run_bench(verilog: Path, top: str, beats: list[int], expected: list[int], *,
 def simulate(network: Network, verilog: Path, description: Path, pixels: np.ndarray, *,
              simulator: str = "icarus", build_dir: Path | None = None, waves: bool = False,
              seed: int = 0, idle: float = 0.2, backpressure: float = 0.2,
-             reference: Network | None = None) -> SimReport:
+             reference: Network | None = None, progress: bool = False) -> SimReport:
     """Run `pixels` through a whole generated network; compare every class and score with the
     golden model of `reference` (default `network`)."""
     design = json.loads(Path(description).read_text())
@@ -99,7 +103,7 @@ def simulate(network: Network, verilog: Path, description: Path, pixels: np.ndar
                        decode={"kind": "result", "cls_bits": cls_bits, "count": fields["scores"]["count"],
                                "bits": score_bits},
                        outputs_per_image=1, layer="network", simulator=simulator, build_dir=build_dir,
-                       waves=waves, seed=seed, idle=idle, backpressure=backpressure,
+                       waves=waves, seed=seed, idle=idle, backpressure=backpressure, progress=progress,
                        max_cycles=1000 + 4 * (len(beats) + len(pixels) * (
                            design["latency_cycles"] + design["initiation_interval_cycles"])))
     classes = result.classes.tolist()
@@ -164,6 +168,40 @@ def _beats(levels: np.ndarray, bits: int) -> list[int]:
     return beats
 
 
+class _ProgressBar:
+    """A tqdm bar fed by the bench's progress file while the simulator runs (terminals only)."""
+
+    def __init__(self, path: Path, total: int, *, show: bool):
+        self.path, self.total, self.show = path, total, show
+
+    def __enter__(self):
+        if self.show:
+            import threading
+
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total, desc="simulating", unit="beat", disable=None, leave=False)
+            self.done = threading.Event()
+            self.thread = threading.Thread(target=self._poll, daemon=True)
+            self.thread.start()
+        return self
+
+    def _poll(self):
+        while not self.done.wait(0.5):
+            try:
+                count = int(self.path.read_text() or 0)
+            except (OSError, ValueError):
+                continue
+            self.bar.update(count - self.bar.n)
+
+    def __exit__(self, *exc):
+        if self.show:
+            self.done.set()
+            self.thread.join()
+            self.bar.close()
+        return False
+
+
 def simulator_environment(simulator: str) -> None:
     """Make the chosen simulator findable the way cocotb expects (this process and its children).
 
@@ -224,7 +262,7 @@ def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simula
     say(f"building with {simulator} and simulating {len(pixels)} {source} "
         f"(logs: {folder / 'build'}) ...")
     report = simulate(network, generated.verilog, generated.description, pixels, simulator=simulator,
-                      build_dir=folder / "build", waves=waves, seed=seed)
+                      build_dir=folder / "build", waves=waves, seed=seed, progress=True)
     accuracy = None if labels is None else float(np.mean(np.array(report.classes) == labels))
     traces = sorted(str(p) for p in (folder / "build").iterdir() if p.suffix in (".fst", ".vcd")) if waves else []
     return LayoutSimulation(report, accuracy, report.cycles / len(pixels), source, traces)

@@ -94,7 +94,9 @@ def test_a_wrong_layer_is_named_with_channel_and_position(digits_nets, tmp_path)
 
 
 @pytest.mark.parametrize("dataset, net, mix", [("mnist1d", "cnn1d", "1"), ("mnist1d", "cnn1d", "2"),
-                                               ("mnist1d", "mlp", "1.4"), ("digits", "mlp", "1")])
+                                               ("mnist1d", "mlp", "1.4"), ("mnist1d", "mlp", "2"),
+                                               ("digits", "mlp", "1"), ("digits", "cnn", "1"),
+                                               ("digits", "cnn", "2")])
 def test_other_nets_and_mixes_in_verilog(tmp_path, dataset, net, mix):
     """Every bundled net at other bit mixes (narrow, briefly trained: Icarus is slow on wide nets),
     on test images and random inputs."""

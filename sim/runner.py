@@ -40,11 +40,14 @@ class SimReport:
         return not self.mismatches
 
 
-def run_bench(verilog: Path, top: str, beats: list[int], expected: list[int], *, decode: dict,
+def run_bench(verilog: Path, design: dict, beats: list[int], expected: list[int], *, decode: dict,
               outputs_per_image: int, layer: str, simulator: str = "icarus",
               build_dir: Path | None = None, waves: bool = False, seed: int = 0, idle: float = 0.2,
               backpressure: float = 0.2, max_cycles: int | None = None, progress: bool = False) -> dict:
-    """Build `verilog` and run `sim.cocotb_stream` on it; returns the bench's report (see there)."""
+    """Build `verilog` and run `sim.cocotb_stream` on it; returns the bench's report (see there).
+
+    `design` is the JSON that `hw.generate` wrote beside the Verilog: the top module and the port
+    names come from there, not from here."""
     from cocotb_tools.runner import get_runner
 
     if simulator not in SIMULATORS:
@@ -52,9 +55,10 @@ def run_bench(verilog: Path, top: str, beats: list[int], expected: list[int], *,
     simulator_environment(simulator)
     build_dir = Path(build_dir or Path("build") / "sim" / f"{Path(verilog).stem}-{simulator}").resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
+    top = design["top"]
     plan = {
-        "ports": {"i_payload": "i__payload", "i_valid": "i__valid", "i_ready": "i__ready",
-                  "o_payload": "o__payload", "o_valid": "o__valid", "o_ready": "o__ready"},
+        "ports": {f"{side[0]}_{role}": design[side][role] for side in ("input", "output")
+                  for role in ("payload", "valid", "ready")},
         "beats": [hex(b) for b in beats], "expected": [hex(e) for e in expected],
         "decode": decode, "outputs_per_image": outputs_per_image, "layer": layer,
         "seed": seed, "idle": idle, "backpressure": backpressure,
@@ -99,7 +103,7 @@ def simulate(network: Network, verilog: Path, description: Path, pixels: np.ndar
                 for c, s in zip(result.classes.tolist(), result.scores.tolist())]
     beats = input_beats(network, pixels)
     start = time.perf_counter()
-    report = run_bench(verilog, design["top"], beats, expected,
+    report = run_bench(verilog, design, beats, expected,
                        decode={"kind": "result", "cls_bits": cls_bits, "count": fields["scores"]["count"],
                                "bits": score_bits},
                        outputs_per_image=1, layer="network", simulator=simulator, build_dir=build_dir,
@@ -140,7 +144,7 @@ def simulate_layer(network: Network, index: int, pixels: np.ndarray, *, simulato
         decode = {"kind": "scores", "count": outputs.shape[1], "bits": width}
     generated = generate_layer(network, index, Path(build_dir) / f"layer{index}.v", pipeline=pipeline)
     start = time.perf_counter()
-    report = run_bench(generated.verilog, generated.info["top"], beats, expected, decode=decode,
+    report = run_bench(generated.verilog, generated.info, beats, expected, decode=decode,
                        outputs_per_image=len(expected) // len(pixels),
                        layer=f"layer {index} ({layer.kind})", simulator=simulator,
                        build_dir=Path(build_dir) / f"layer{index}-{simulator}", seed=seed, idle=idle,

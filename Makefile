@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test install clean iverilog
 
-demo: $(STAMP)
+demo: $(STAMP) iverilog
 	$(VENV)/bin/hbnn demo
 
 test: $(STAMP) iverilog

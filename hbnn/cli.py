@@ -165,7 +165,8 @@ def _cmd_simulate(args) -> int:
 def _cmd_demo(args) -> int:
     from sim.flow import demo
 
-    result = demo(seed=args.seed, images=args.images, progress=not args.quiet, root=args.build)
+    result = demo(seed=args.seed, images=args.images, progress=not args.quiet, root=args.build,
+                  simulator=args.sim)
     print("digits MLP (64-32-10, 4-bit pixels):")
     for row in result.rows:
         print(f"  {row.label:36s} test accuracy {100 * row.result.test_accuracy:6.2f} %   "
@@ -174,10 +175,11 @@ def _cmd_demo(args) -> int:
     info = result.generated.info
     print(f"verilog: {result.generated.verilog} ({result.generated.seconds:.1f} s), latency "
           f"{info['latency_cycles']} cycles, one image per {info['initiation_interval_cycles']} cycle(s)")
-    verdict = "bit-exact" if result.check.bit_exact else f"{len(result.check.mismatches)} MISMATCHES"
-    print(f"hardware (Amaranth simulator, random stalls) vs golden model on {result.check.images} "
-          f"test images: {verdict}")
-    return 0 if result.check.bit_exact else 1
+    simulation = result.simulation
+    verdict = "bit-exact" if simulation.bit_exact else f"{len(simulation.mismatches)} MISMATCHES"
+    print(f"Verilog in {simulation.simulator} (cocotb, random stalls) vs golden model on "
+          f"{simulation.images} test images: {verdict}")
+    return 0 if simulation.bit_exact else 1
 
 
 def _cmd_experiment(args) -> int:
@@ -205,11 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", formatter_class=_formatter,
                                help="the main job on the embedded defaults",
                                description="Train the default digits net with 1.4-bit weights and its "
-                                           "float baseline, export it, generate Verilog and check the "
-                                           "hardware against the golden model in simulation.")
+                                           "float baseline, export it, generate Verilog and run it in a "
+                                           "simulator against the golden model.")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     demo.add_argument("--images", type=int, default=100,
-                      help="test images to run through the simulated hardware")
+                      help="test images to run through the simulated Verilog")
+    demo.add_argument("--sim", default=os.environ.get("SIM", "icarus"),
+                      help="simulator: icarus or verilator (default from $SIM, else icarus)")
     demo.add_argument("--build", default="build", help="folder for all outputs")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(run=_cmd_demo)

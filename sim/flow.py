@@ -13,7 +13,7 @@ from model.agreement import Agreement, measure
 from model.export import export, pixel_codes
 from model.recipes import DemoRow, train_default_and_baseline
 
-from .network_check import Check, check
+from .runner import SimReport, simulate
 
 
 @dataclass
@@ -22,13 +22,14 @@ class DemoResult:
     agreement: Agreement
     layout_path: Path
     generated: Generated
-    check: Check
+    simulation: SimReport
 
 
-def demo(*, seed: int = 0, images: int = 100, progress: bool = True, root: str | Path = "build") -> DemoResult:
+def demo(*, seed: int = 0, images: int = 100, progress: bool = True, root: str | Path = "build",
+         simulator: str = "icarus") -> DemoResult:
     """Train the default digits MLP (1.4 bits) and its float baseline, export the binarized one, check
-    the golden model against it, generate Verilog and run `images` test images through the hardware
-    in the Amaranth simulator against the golden model."""
+    the golden model against it, generate Verilog and run `images` test images through that Verilog
+    in `simulator` (cocotb) against the golden model."""
     root = Path(root)
     rows = train_default_and_baseline(seed=seed, progress=progress, root=root)
     net = rows[0].result.net
@@ -37,5 +38,8 @@ def demo(*, seed: int = 0, images: int = 100, progress: bool = True, root: str |
     agreement = measure(net, network, dataset)
     layout_path = layout.save(network, root / "layouts" / (rows[0].path.stem + ".npz"))
     generated = generate(layout.load(layout_path), root / "verilog" / (rows[0].path.stem + ".v"))
-    result = check(network, pixel_codes(network, dataset.test_x[:images]), seed=seed)
-    return DemoResult(rows, agreement, layout_path, generated, result)
+    simulation = simulate(network, generated.verilog, generated.description,
+                          pixel_codes(network, dataset.test_x[:images]), simulator=simulator,
+                          build_dir=root / "sim" / (rows[0].path.stem + f"-{simulator}"), seed=seed,
+                          progress=progress)
+    return DemoResult(rows, agreement, layout_path, generated, simulation)

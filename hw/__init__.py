@@ -1,5 +1,5 @@
 """Amaranth hardware generation from layout files (imports amaranth and numpy, never torch).
 
-Planned contents are described in ../shared/DESIGN.md §4; this package is filled by the generator
-issue.
+`network.Top` elaborates a whole layout into one streaming design; `generate` writes its Verilog
+and JSON description. docs/hardware.md is the map of the modules.
 """

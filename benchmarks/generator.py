@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
@@ -75,7 +74,6 @@ def main() -> None:
         for mix in ("1", "1.4", "2", "3"):
             network = dense_layer(args.synth_inputs, args.synth_outputs, mix)
             weight_bits = int(network.layers[0].bits.astype(int).sum())
-            start = time.perf_counter()
             result = generate(network, Path(folder) / f"layer{mix}.v")
             design = yosys_cells(result.verilog)
             cells = design["num_cells"]

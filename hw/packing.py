@@ -19,6 +19,16 @@ def pack(levels, bits: int) -> int:
     return value
 
 
+def position_beats(maps, bits: int) -> list[int]:
+    """Stream beats of per-image maps (N, C, *spatial): one beat per position in raster order,
+    holding that position's C levels. This is how convolutional stages exchange feature maps."""
+    beats = []
+    for fmap in np.asarray(maps, dtype=np.int64):
+        for index in np.ndindex(*fmap.shape[1:]):
+            beats.append(pack(fmap[(slice(None),) + index], bits))
+    return beats
+
+
 def unpack(value: int, count: int, bits: int) -> np.ndarray:
     """The `count` levels of a payload integer, as int64."""
     mask = (1 << bits) - 1

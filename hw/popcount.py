@@ -6,7 +6,7 @@ register levels spread evenly over its ceil(log2 width) adder levels, so `latenc
 a new input is accepted every cycle while `en` is high.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

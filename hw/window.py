@@ -56,7 +56,7 @@ class Generator(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        k, s, p = self.kernel, self.stride, self.padding
+        k, p = self.kernel, self.padding
         two_d = len(self.spatial) == 2
         width = self.padded[-1]
         height = self.padded[0] if two_d else 1

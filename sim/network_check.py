@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hw import network as network_module
-from hw.packing import pack, unpack_signed
+from hw.packing import pack, position_beats, unpack_signed
 from model import golden
 from model.layout import Network
 
@@ -31,13 +31,10 @@ class Check:
 
 
 def input_beats(network: Network, pixels: np.ndarray) -> list[int]:
+    """`network.Top`'s input beats: whole images for an MLP, pixel positions for a CNN."""
     if network.layers[0].kind == "dense":
         return [pack(image, network.pixel_bits) for image in pixels]
-    beats = []
-    for image in pixels:
-        for index in np.ndindex(*image.shape[1:]):
-            beats.append(pack(image[(slice(None),) + index], network.pixel_bits))
-    return beats
+    return position_beats(pixels, network.pixel_bits)
 
 
 def check(network: Network, pixels: np.ndarray, *, pipeline: int = 0, seed: int = 0,

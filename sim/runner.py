@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hw.packing import pack, pack_signed
+from hw.packing import pack, pack_signed, position_beats
 from model import golden
 from model.layout import MaxPool, Network
 
@@ -162,14 +162,10 @@ def _level_bits(network: Network, index: int) -> int:
 
 
 def _beats(levels: np.ndarray, bits: int) -> list[int]:
-    """Stream beats of per-image levels: one per map position (C levels) or one per vector."""
+    """Stream beats of per-image levels: one per vector, or one per map position."""
     if levels.ndim == 2:
         return [pack(row, bits) for row in levels]
-    beats = []
-    for fmap in levels:
-        for index in np.ndindex(*fmap.shape[1:]):
-            beats.append(pack(fmap[(slice(None),) + index], bits))
-    return beats
+    return position_beats(levels, bits)
 
 
 class _ProgressBar:

@@ -4,7 +4,6 @@
 import json
 import re
 
-import pytest
 
 from hbnn.cli import main
 from hw.generate import generate

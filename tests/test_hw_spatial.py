@@ -6,22 +6,14 @@ import numpy as np
 import pytest
 
 from hw import flatten, network, pool, window
-from hw.packing import pack, unpack, unpack_signed
+from hw.packing import pack, position_beats, unpack, unpack_signed
 from model import data, golden
 from model.export import export, pixel_codes
 from model.recipes import net_config, train_config_for
 from model.training import train
 from random_layouts import random_network, random_pixels
 from sim.amaranth_stream import run_stream
-
-
-def position_beats(maps: np.ndarray, bits: int) -> list[int]:
-    """One beat per position (raster order) of each (C, *spatial) map."""
-    beats = []
-    for fmap in maps:
-        for index in np.ndindex(*fmap.shape[1:]):
-            beats.append(pack(fmap[(slice(None),) + index], bits))
-    return beats
+from sim.network_check import input_beats
 
 
 def naive_windows(fmap, kernel, stride, padding, pad_level):
@@ -76,15 +68,9 @@ def test_flatten_is_channel_major(shape):
     assert np.array_equal(np.stack([unpack(p, maps[0].size, 2) for p in out]), maps.reshape(len(maps), -1))
 
 
-def top_beats(net, pixels):
-    if net.layers[0].kind == "dense":
-        return [pack(p, net.pixel_bits) for p in pixels]
-    return position_beats(pixels, net.pixel_bits)
-
-
 def run_top(net, pixels, pipeline=0, seed=0):
     top = network.Top(net, pipeline=pipeline)
-    payloads = run_stream(top, top_beats(net, pixels), results_expected=len(pixels), seed=seed)
+    payloads = run_stream(top, input_beats(net, pixels), results_expected=len(pixels), seed=seed)
     cls_bits = (net.num_classes - 1).bit_length()
     classes = [p & ((1 << cls_bits) - 1) for p in payloads]
     scores = np.stack([unpack_signed(p >> cls_bits, net.num_classes, top.score_width) for p in payloads])

@@ -61,7 +61,6 @@ def test_evaluation_uses_exact_residual_weights(default_run):
     for layer in net.binary_layers():
         w = layer.weight.detach()
         q = layer.quantized_weight().detach()
-        levels_per_bitcount = {}
         bits = layer.quantizer.bits(w)
         for b in (1, 2, 3):
             # b-bit entries take at most 2^b distinct values (the +-sums of b scales)

@@ -162,6 +162,78 @@ def _cmd_simulate(args) -> int:
     return 1
 
 
+def _cmd_synth(args) -> int:
+    import boards
+    from boards.flow import ToolFailed, synthesize
+    from hw.network import UnsupportedLayout
+    from model import layout
+
+    board = boards.get(args.board)
+    network = layout.load(args.layout)
+    if args.pipeline < 0:
+        raise _config_error(f"pipeline depth must be a non-negative integer, not {args.pipeline}")
+    build_dir = Path(args.build) / "synth" / f"{Path(args.layout).stem}-{board.name}"
+    say = lambda message: print(message, file=sys.stderr, flush=True)
+    try:
+        report = synthesize(network, board, build_dir, bitstream=args.bitstream, pipeline=args.pipeline,
+                            say=say, progress=not args.quiet)
+    except UnsupportedLayout as error:
+        raise _config_error(str(error)) from None
+    except ToolFailed as error:
+        print(f"hbnn: error: {error}", file=sys.stderr)
+        return 1
+    print(format_synthesis(report, board))
+    print(f"reports: {build_dir / 'report.json'}" + (f", bitstream: {build_dir / report.bitstream}"
+                                                      if report.bitstream else ""))
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    import boards
+    from boards.compare import compare, format_table
+    from boards.flow import ToolFailed
+
+    board = boards.get(args.board)
+    mixes = tuple(mix.strip() for mix in args.mixes.split(",") if mix.strip())
+    if args.images < 1:
+        raise _config_error(f"images must be a positive integer, not {args.images}")
+    say = lambda message: print(message, file=sys.stderr, flush=True)
+    try:
+        result = compare(dataset=args.dataset, net=args.net, mixes=mixes, board=board, seed=args.seed,
+                         images=args.images, simulator=args.sim, root=args.build, energy=not args.no_energy,
+                         progress=not args.quiet, say=say)
+    except ToolFailed as error:
+        print(f"hbnn: error: {error}", file=sys.stderr)
+        return 1
+    print(format_table(result.rows, board))
+    ratio = result.lut_ratio()
+    if ratio is not None:
+        print(f"LUT4(1.4 bits) / LUT4(2 bits) = {ratio:.3f} (the Middle-Out paper assumes 1.4/2 = 0.70)")
+    print("wrote " + ", ".join(result.outputs.values()))
+    return 0
+
+
+def format_synthesis(report, board) -> str:
+    """The synthesis report as a few aligned lines (whole design, then each layer)."""
+    cells, placed = report.cells, report.placement
+    logic = "logic cells" if report.family == "ice40" else "LUT4 sites"
+    lines = [f"{board.title}",
+             f"  synthesis:       LUT4 {cells.lut4:,}, carry {cells.carry:,}, FF {cells.flip_flops:,}, "
+             f"BRAM {cells.bram}, DSP {cells.dsp}",
+             f"  place and route: {logic} {placed.logic.used:,}/{placed.logic.available:,} "
+             f"({100 * placed.logic.fraction:.1f} %), FF {placed.flip_flops.used:,}, "
+             f"BRAM {placed.bram.used}/{placed.bram.available}, DSP {placed.dsp.used}/{placed.dsp.available}, "
+             f"IO {placed.io.used}/{placed.io.available}",
+             f"  timing:          Fmax {placed.fmax_mhz:.1f} MHz, one image every "
+             f"{report.initiation_interval} cycle(s): {report.images_per_second / 1e6:.2f} M images/s "
+             f"(core; the UART bridge is slower)"]
+    for layer in report.layers:
+        lines.append(f"  layer {layer.index} ({layer.kind}): LUT4 {layer.cells.lut4:,}, carry "
+                     f"{layer.cells.carry:,}, FF {layer.cells.flip_flops:,}")
+    lines.append("  time: " + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in report.seconds.items()))
+    return "\n".join(lines)
+
+
 def _cmd_demo(args) -> int:
     from sim.flow import demo
 
@@ -197,6 +269,7 @@ def _cmd_experiment(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import boards  # plain data; no amaranth until a board is built
     parser = _Parser(prog="hbnn", formatter_class=_formatter,
                      description="Heterogeneous-bitwidth binarized neural networks: train in PyTorch, "
                                  "generate bit-exact FPGA hardware.")
@@ -272,6 +345,42 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=0, help="seed of the random stalls")
     simulate.add_argument("--build", default="build", help="folder for the generated files and builds")
     simulate.set_defaults(run=_cmd_simulate)
+
+    synth = commands.add_parser("synth", formatter_class=_formatter,
+                                help="synthesize, place and route a layout for a board (yosys, nextpnr)",
+                                description="Put the network behind a UART bridge, synthesize it with "
+                                            "yosys, place and route it with nextpnr (the YoWASP builds "
+                                            "from PyPI) and report LUT4, carry, FF, BRAM, DSP, IO, "
+                                            "Fmax and LUTs per layer. Outputs go to "
+                                            "BUILD/synth/<layout>-<board>/ only when the flow succeeds.")
+    synth.add_argument("layout", help="a layout written by `hbnn export`")
+    synth.add_argument("--board", default=boards.DEFAULT_BOARD, help=f"target: {', '.join(boards.BOARDS)}")
+    synth.add_argument("--bitstream", action="store_true", help="also pack the bitstream (icepack/ecppack)")
+    synth.add_argument("--pipeline", type=int, default=0, help="register levels inside every popcount")
+    synth.add_argument("--build", default="build", help="folder for the build")
+    synth.add_argument("--quiet", action="store_true", help="no progress messages")
+    synth.set_defaults(run=_cmd_synth)
+
+    compare = commands.add_parser("compare", formatter_class=_formatter,
+                                  help="one net at several bit mixes: accuracy, LUTs, Fmax, energy",
+                                  description="For each weight bit mix: train (or reuse the checkpoint), "
+                                              "export, generate Verilog, check test images bit-exact in "
+                                              "simulation, synthesize, place and route for the board, and "
+                                              "estimate energy; print one table and write CSV, JSON and a "
+                                              "plot to BUILD/compare/<dataset>-<net>-<board>/.")
+    compare.add_argument("--dataset", default="digits", help="bundled data set (digits, mnist1d)")
+    compare.add_argument("--net", default="mlp", help="network of the data set")
+    compare.add_argument("--mixes", default="1,1.2,1.4,2,3",
+                         help="comma-separated weight bit mixes (named averages or 70/20/10 percentages)")
+    compare.add_argument("--board", default=boards.DEFAULT_BOARD, help=f"target: {', '.join(boards.BOARDS)}")
+    compare.add_argument("--images", type=int, default=20, help="test images checked bit-exact per mix")
+    compare.add_argument("--sim", default=os.environ.get("SIM", "icarus"),
+                         help="simulator: icarus or verilator (default from $SIM, else icarus)")
+    compare.add_argument("--seed", type=int, default=0, help="training seed")
+    compare.add_argument("--no-energy", action="store_true", help="skip the energy estimate")
+    compare.add_argument("--build", default="build", help="folder for all outputs")
+    compare.add_argument("--quiet", action="store_true", help="no progress messages")
+    compare.set_defaults(run=_cmd_compare)
 
     inspect = commands.add_parser("inspect", formatter_class=_formatter, help="summarize a layout file")
     inspect.add_argument("layout", help="a layout written by `hbnn export`")

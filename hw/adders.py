@@ -69,3 +69,33 @@ def balanced_sum(m: Module, terms: list, *, name: str, registered_levels=(), dom
                 m.d.comb += signal.eq(expression)
             items.append(signal)
     return items[0]
+
+
+def signed_digits(constant: int) -> list[tuple[int, int]]:
+    """Canonical signed-digit form of `constant`: (sign, shift) pairs with
+    constant = sum(sign * 2**shift), no two adjacent shifts, and the fewest nonzero digits.
+
+    A constant multiply written as `x * c` reaches yosys as a `$mul`, which the ECP5 and iCE40 flows
+    map to DSP blocks (285 MULT18X18D for the digits MLP); shifted copies of x are free wires, so
+    x * c = sum(sign * (x << shift)) costs only the adds, which join the surrounding adder tree.
+    Example: 38 = 2**5 + 2**3 - 2**1 -> [(-1, 1), (1, 3), (1, 5)].
+    """
+    digits, shift = [], 0
+    while constant:
+        if constant & 1:
+            digit = 2 - (constant & 3)          # +1 if ...01, -1 if ...11
+            digits.append((digit, shift))
+            constant -= digit
+        constant >>= 1
+        shift += 1
+    return digits
+
+
+def constant_product_terms(value: Value, constant: int) -> list[Value]:
+    """Terms whose sum is value * constant (see `signed_digits`): shifted copies, negated where the
+    digit is -1, to be added by `balanced_sum` with the other terms of a sum."""
+    terms = []
+    for sign, shift in signed_digits(constant):
+        shifted = value.shift_left(shift) if shift else value
+        terms.append(shifted if sign > 0 else -shifted)
+    return terms

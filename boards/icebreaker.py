@@ -1,0 +1,11 @@
+"""1BitSquared iCEBreaker: Lattice iCE40 UltraPlus UP5K (SG48), 12 MHz clock, FTDI UART."""
+
+from .board import Board, Capacity
+
+BOARD = Board(
+    name="icebreaker",
+    title="iCEBreaker (Lattice iCE40UP5K-SG48)",
+    family="ice40",
+    platform="amaranth_boards.icebreaker:ICEBreakerPlatform",
+    capacity=Capacity(logic=5280, flip_flops=5280, bram=30, dsp=8, io=39),
+)

@@ -1,0 +1,169 @@
+# amaranth: UnusedElaboratable=no
+"""boards/: the board registry, report parsing, the capacity check, and real synthesis, place and
+route of a small layout on an iCE40 and an ECP5 board with the YoWASP tools (what CI runs)."""
+
+import json
+import re
+
+import pytest
+
+import boards
+from boards import flow, reports, tools
+from boards.board import Board, Capacity
+from hbnn.cli import main
+from hw.synthetic import dense_layer
+from model import layout
+
+
+def test_every_board_names_an_amaranth_boards_platform():
+    assert set(boards.BOARDS) == {"icebreaker", "ice40-hx8k", "ulx3s-25f", "ulx3s-85f"}
+    for board in boards.BOARDS.values():
+        platform = board.make_platform()
+        assert platform.family if hasattr(platform, "family") else True
+        assert platform.default_clk_frequency > 0
+        assert ("uart", 0) in platform.resources          # the bridge's pins
+    assert boards.get("ulx3s-85f").make_platform().device == "LFE5U-85F"
+    assert boards.get("icebreaker").make_platform().device == "iCE40UP5K"
+
+
+def test_unknown_board_is_one_line_naming_the_choices(capsys, tmp_path):
+    with pytest.raises(boards.ConfigError if hasattr(boards, "ConfigError") else ValueError,
+                       match=re.escape("unknown board 'de10'; choose one of: icebreaker, ice40-hx8k, "
+                                       "ulx3s-25f, ulx3s-85f")):
+        boards.get("de10")
+    path = layout.save(dense_layer(8, 2, "1"), tmp_path / "tiny.npz")
+    assert main(["synth", str(path), "--board", "de10", "--build", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == ("hbnn: error: unknown board 'de10'; choose one of: icebreaker, "
+                                       "ice40-hx8k, ulx3s-25f, ulx3s-85f\n")
+
+
+def test_board_family_is_checked():
+    with pytest.raises(ValueError, match=re.escape("Board family must be 'ice40' or 'ecp5', not 'gowin'")):
+        Board("x", "x", "gowin", "amaranth_boards.icebreaker:ICEBreakerPlatform", Capacity(1, 1, 0, 0, 1))
+
+
+STAT = {"modules": {
+    "\\top": {"num_cells_by_type": {"LUT4": 5, "TRELLIS_FF": 2, "top.core.stage0": 1, "pop.w4": 2}},
+    "\\top.core.stage0": {"num_cells_by_type": {"LUT4": 10, "CCU2C": 3, "pop.w4": 3}},
+    "\\pop.w4": {"num_cells_by_type": {"LUT4": 4, "CCU2C": 1, "TRELLIS_FF": 1}},
+}}
+
+
+def test_flat_cells_multiplies_out_the_hierarchy():
+    assert reports.flat_cells(STAT, "top.core.stage0") == {"LUT4": 22, "CCU2C": 6, "TRELLIS_FF": 3}
+    assert reports.flat_cells(STAT, "\\top") == {"LUT4": 5 + 22 + 8, "TRELLIS_FF": 2 + 3 + 2, "CCU2C": 6 + 2}
+    assert reports.module_named(STAT, "core.stage0") == "\\top.core.stage0"
+    with pytest.raises(KeyError):
+        reports.module_named(STAT, "stage1")
+
+
+def test_cell_counts_group_each_family():
+    ecp5 = reports.cell_counts("ecp5", {"LUT4": 35, "CCU2C": 8, "TRELLIS_FF": 7, "DP16KD": 1,
+                                        "MULT18X18D": 2, "$scopeinfo": 9})
+    assert (ecp5.lut4, ecp5.carry, ecp5.flip_flops, ecp5.bram, ecp5.dsp) == (35, 8, 7, 1, 2)
+    assert ecp5.lut4_equivalent == 35 + 16                   # a CCU2C holds two LUT4s
+    ice40 = reports.cell_counts("ice40", {"SB_LUT4": 10, "SB_CARRY": 4, "SB_DFFE": 3, "SB_DFFESR": 2,
+                                          "SB_RAM40_4K": 1, "SB_IO": 3})
+    assert (ice40.lut4, ice40.carry, ice40.flip_flops, ice40.bram, ice40.dsp) == (10, 4, 5, 1, 0)
+    assert ice40.lut4_equivalent == 10
+    with pytest.raises(ValueError, match=re.escape("FPGA family must be one of ['ecp5', 'ice40'], not 'xo2'")):
+        reports.cell_counts("xo2", {})
+
+
+def test_placement_reads_the_nextpnr_report():
+    report = {"utilization": {"TRELLIS_COMB": {"used": 120, "available": 24288},
+                              "TRELLIS_FF": {"used": 40, "available": 24288},
+                              "TRELLIS_IO": {"used": 5, "available": 197},
+                              "DP16KD": {"used": 0, "available": 56}},
+              "fmax": {"$glbnet$cd_sync.clk": {"achieved": 123.5, "constraint": 500.0}}}
+    placed = reports.placement("ecp5", report)
+    assert placed.logic == reports.Usage(120, 24288)
+    assert placed.io == reports.Usage(5, 197)
+    assert placed.dsp == reports.Usage(0, 0)                # absent from the report: none
+    assert placed.fmax_mhz == 123.5
+    with pytest.raises(ValueError, match="no clock"):
+        reports.placement("ecp5", {**report, "fmax": {}})
+
+
+@pytest.mark.parametrize("board_name, pattern", [("icebreaker", r"^set_frequency \S+ 500$"),
+                                                 ("ulx3s-25f", r'^FREQUENCY PORT "\S+" 500000000.0 HZ;$')])
+def test_the_clock_target_is_raised_for_a_true_fmax(board_name, pattern):
+    plan, info = flow._plan(dense_layer(8, 2, "1"), boards.get(board_name), pipeline=0)
+    constraints = next(text for name, text in plan.files.items() if name.endswith((".pcf", ".lpf")))
+    assert len(re.findall(pattern, constraints, flags=re.MULTILINE)) == 1
+    script = plan.files["top.ys"]
+    assert "setattr -mod -set keep_hierarchy 1 hbnn_popcount.* *.core.stage0" in script
+    assert "read_rtlil hbnn_popcounts.il" in script
+    assert info["initiation_interval_cycles"] == 1
+
+
+def test_a_design_too_big_names_needed_and_available():
+    small = Board("tiny", "tiny", "ecp5", "amaranth_boards.ulx3s:ULX3S_25F_Platform", Capacity(100, 100, 0, 0, 10))
+    cells = reports.CellCounts("ecp5", lut4=90, carry=10, flip_flops=20, bram=0, dsp=0)
+    with pytest.raises(flow.DesignTooBig, match=re.escape(
+            "the design needs 110 LUT4 sites but tiny has 100 (LUT4 90, carry 10, FF 20)")):
+        flow._check_fits(cells, small)
+    ice40 = Board("tiny40", "tiny", "ice40", "amaranth_boards.icebreaker:ICEBreakerPlatform", Capacity(50, 50, 1, 0, 10))
+    with pytest.raises(flow.DesignTooBig, match=re.escape("the design needs at least 60 logic cells but tiny40 has 50")):
+        flow._check_fits(reports.CellCounts("ice40", 60, 5, 30, 0, 0), ice40)
+    with pytest.raises(flow.DesignTooBig, match=re.escape("needs 2 block RAMs but tiny40 has 1")):
+        flow._check_fits(reports.CellCounts("ice40", 10, 0, 3, 2, 0), ice40)
+
+
+def test_a_missing_tool_is_one_line(capsys, tmp_path, monkeypatch):
+    with pytest.raises(tools.ToolMissing, match=re.escape("yowasp-nonexistent is not installed in")):
+        tools.executable("yowasp-nonexistent")
+    monkeypatch.setitem(tools.TOOL_VARIABLES, "ice40", {**tools.TOOL_VARIABLES["ice40"],
+                                                        "NEXTPNR_ICE40": "yowasp-nextpnr-ice41"})
+    path = layout.save(dense_layer(8, 2, "1"), tmp_path / "tiny.npz")
+    assert main(["synth", str(path), "--board", "icebreaker", "--build", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"hbnn: error: yowasp-nextpnr-ice41 is not installed in \S+; install it with: "
+                        r"pip install yowasp-nextpnr-ice41\n", err), err
+    assert not (tmp_path / "synth").exists()
+
+
+def test_tool_variables_point_at_this_environment():
+    env = tools.environment("ecp5")
+    for variable in ("YOSYS", "NEXTPNR_ECP5", "ECPPACK"):
+        assert env[variable].startswith("/") and "yowasp" in env[variable]
+    assert env["OPENFPGALOADER"] == "true"
+
+
+def _no_partial_folders(root):
+    return not [path for path in root.rglob("*.partial")]
+
+
+def test_synth_on_icebreaker_reports_parsed_numbers(capsys, tmp_path):
+    """The CI case: a 32x4 1.4-bit layer behind the UART bridge, through yosys, nextpnr and icepack."""
+    network = dense_layer(32, 4, "1.4")
+    path = layout.save(network, tmp_path / "small.npz")
+    assert main(["synth", str(path), "--board", "icebreaker", "--bitstream", "--build", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    build = tmp_path / "synth" / "small-icebreaker"
+    report = json.loads((build / "report.json").read_text())
+    cells, placed = report["cells"], report["placement"]
+    assert cells["lut4"] > 100 and cells["carry"] > 0 and cells["flip_flops"] > 32
+    layer = report["layers"][0]["cells"]
+    assert 0 < layer["lut4"] < cells["lut4"]                 # the bridge and argmax are outside
+    assert placed["logic"]["available"] == 5280 and placed["io"]["available"] == 39
+    assert placed["logic"]["used"] >= cells["lut4"]          # + carry feed-through cells
+    assert 3 <= placed["io"]["used"] <= 8                    # clock, UART rx/tx, LEDs
+    assert 5 < placed["fmax_mhz"] < 500
+    assert (build / "top.bin").stat().st_size > 100_000
+    assert f"LUT4 {cells['lut4']:,}" in out and "Fmax" in out and "layer 0 (dense)" in out
+    assert _no_partial_folders(tmp_path)
+
+
+def test_synth_on_ecp5_and_a_design_that_does_not_fit(tmp_path):
+    network = dense_layer(16, 3, "2")
+    report = flow.synthesize(network, boards.get("ulx3s-25f"), tmp_path / "ok", say=lambda m: None)
+    assert report.cells.lut4 > 0 and report.placement.logic.available == 24288
+    assert report.placement.logic.used >= report.cells.lut4
+    assert report.placement.fmax_mhz > 10 and report.bitstream is None
+    assert json.loads((tmp_path / "ok" / "report.json").read_text())["cells"]["lut4"] == report.cells.lut4
+    tiny = Board("tiny", "tiny", "ecp5", "amaranth_boards.ulx3s:ULX3S_25F_Platform", Capacity(50, 50, 0, 0, 197),
+                 synth_options=("-nowidelut",))
+    with pytest.raises(flow.DesignTooBig, match=r"the design needs [\d,]+ LUT4 sites but tiny has 50"):
+        flow.synthesize(network, tiny, tmp_path / "too-big", say=lambda m: None)
+    assert not (tmp_path / "too-big").exists() and _no_partial_folders(tmp_path)

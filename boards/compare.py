@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -43,7 +43,7 @@ class MixResult:
     weights: str                 # the mix as given (named average bits or percentages)
     average_bits: float          # measured on the exported layout: weight bits / weights
     accuracy: float              # test accuracy of the layout (golden model = hardware)
-    float_accuracy: float        # the trained net's own (float) test accuracy
+    float_accuracy: float        # the trained net's own test accuracy in PyTorch (equal when export is exact)
     simulated_images: int        # test images checked bit-exact in simulation
     synthesis: SynthesisReport
     energy: dict | None          # boards.energy estimate as data (None when not measured)
@@ -78,8 +78,8 @@ def average_bits(network: Network) -> float:
 
 
 def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
-            seed: int = 0, images: int = 20, simulator: str = "icarus", root: str | Path = "build",
-            energy: bool = True, progress: bool = True, say=print) -> Comparison:
+            width: int | None = None, seed: int = 0, images: int = 20, simulator: str = "icarus",
+            root: str | Path = "build", energy: bool = True, progress: bool = True, say=print) -> Comparison:
     """Run the comparison (module docstring); returns the rows and the paths of the outputs."""
     from hw.generate import generate
     from model import data, layout
@@ -90,15 +90,16 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
     if not mixes:
         raise ConfigError("no bit mixes given; name at least one, e.g. 1,1.4,2")
     root = Path(root)
-    configs = [net_config(dataset, net, weights=mix) for mix in mixes]   # bad names fail here, first
-    name = f"{dataset}-{configs[0].net}-{board.name}"
+    configs = [net_config(dataset, net, weights=mix, width=width) for mix in mixes]   # bad values fail here
+    name = f"{dataset}-{configs[0].net}" + (f"-width{width}" if width else "") + f"-{board.name}"
     out_dir = root / "compare" / name
     dataset_data = data.load(dataset)
     sample = dataset_data.test_x[:images]
     prepared = []
     for step, (mix, config) in enumerate(zip(mixes, configs), start=1):
         head = f"[{step}/{len(mixes)}] {mix} bits"
-        trained, checkpoint_path, reused = _trained(config, seed=seed, root=root, progress=progress)
+        trained, checkpoint_path, reused = _trained(config, seed=seed, root=root, progress=progress,
+                                                    suffix=f"-width{width}" if width else "")
         say(f"{head}: {'reused' if reused else 'trained'} {checkpoint_path.name} "
             f"(float-model test accuracy {100 * trained.float_accuracy:.2f} %)")
         network = _export(trained.net, checkpoint_path, seed=seed)
@@ -126,8 +127,12 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
         energy_jobs = [pool.submit(_activity_and_transistors, network, generated, pixels,
                                    build_dir=root / "energy" / path.stem) if energy else None
                        for _, network, _, _, _, generated, pixels, path in prepared]
-        for job in synth_jobs + [job for job in energy_jobs if job is not None]:
-            job.exception()                                # wait for all before raising any
+        jobs = synth_jobs + [job for job in energy_jobs if job is not None]
+        for job in as_completed(jobs):
+            if job.exception() is not None:                # fail fast: drop what has not started
+                for other in jobs:
+                    other.cancel()
+                raise job.exception()
     rows = []
     for (mix, network, layout_path, accuracy, trained, _, pixels, _), synth_job, energy_job in zip(
             prepared, synth_jobs, energy_jobs):
@@ -151,16 +156,14 @@ class _Trained:
     float_accuracy: float
 
 
-def _trained(config, *, seed: int, root: Path, progress: bool):
-    """The trained net for `config`: its checkpoint when one matches, else train and save one."""
+def _trained(config, *, seed: int, root: Path, progress: bool, suffix: str = ""):
+    """The trained net for `config`: its checkpoint when one matches, else train and save one.
+    (`suffix` tells apart nets the default checkpoint name does not, e.g. a non-default width.)"""
     from model import checkpoint
-    from model.recipes import (
-        default_checkpoint_path,
-        train_checkpoint,
-        train_config_for,
-    )
+    from model.recipes import default_checkpoint_path, train_checkpoint, train_config_for
 
     path = default_checkpoint_path(config, seed, root)
+    path = path.with_name(path.stem + suffix + path.suffix)
     wanted = asdict(train_config_for(config.dataset, None, seed))
     if path.exists():
         try:
@@ -188,7 +191,7 @@ def _golden_accuracy(network: Network, dataset_data) -> float:
     from model.export import pixel_codes
 
     result = golden.run(network, pixel_codes(network, dataset_data.test_x))
-    return float((result.classes == np.asarray(dataset_data.test_y)).mean())
+    return float((np.asarray(result.classes) == np.asarray(dataset_data.test_y)).mean())
 
 
 def _activity_and_transistors(network, generated, pixels, *, build_dir: Path):
@@ -219,7 +222,7 @@ def _energy(network, synthesis: SynthesisReport, measured, transistors: int) -> 
 
 # -- outputs -------------------------------------------------------------------------------------
 
-COLUMNS = ("weights", "average_bits", "accuracy_percent", "float_accuracy_percent", "lut4", "carry",
+COLUMNS = ("weights", "average_bits", "accuracy_percent", "pytorch_accuracy_percent", "lut4", "carry",
            "flip_flops", "logic_placed", "fmax_mhz", "images_per_second", "energy_nj_per_image",
            "simulated_images")
 
@@ -232,7 +235,7 @@ def table_rows(rows: list[MixResult]) -> list[dict]:
         table.append({
             "weights": row.weights, "average_bits": round(row.average_bits, 4),
             "accuracy_percent": round(100 * row.accuracy, 2),
-            "float_accuracy_percent": round(100 * row.float_accuracy, 2),
+            "pytorch_accuracy_percent": round(100 * row.float_accuracy, 2),
             "lut4": row.lut4, "carry": synthesis.cells.carry, "flip_flops": synthesis.cells.flip_flops,
             "logic_placed": synthesis.placement.logic.used, "fmax_mhz": round(synthesis.placement.fmax_mhz, 2),
             "images_per_second": round(synthesis.images_per_second),

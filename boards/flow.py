@@ -132,7 +132,7 @@ class PreparedBuild:
         build_dir.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=build_dir.name + ".", suffix=".partial", dir=build_dir.parent))
         try:
-            self.plan.extract(work)
+            _extract(self.plan.files, work)
             preamble, commands = _script_commands(self.plan.files[f"build_{NAME}.sh"])
             synth, place, pack = commands
             seconds["yosys"] = _run(preamble, synth, work, env, f"synthesis (yosys {board.family})",
@@ -214,6 +214,17 @@ def _plan(network: Network, board: Board, *, pipeline: int):
     )
     _raise_clock_target(plan.files, CLOCK_TARGET_MHZ)
     return plan, info
+
+
+def _extract(files: dict, root: Path) -> None:
+    """Write a build plan's files under `root`. (BuildPlan.extract changes the process's working
+    directory while it writes, which races when two builds are prepared from two threads.)"""
+    for name, content in files.items():
+        path = root / name
+        if path.resolve().parent != root.resolve() and root.resolve() not in path.resolve().parents:
+            raise ValueError(f"build file {name!r} would land outside {root}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
 
 
 def _raise_clock_target(files: dict, mhz: float) -> None:

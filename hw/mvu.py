@@ -16,6 +16,9 @@ plane-3 logic at all. Weights are constants, so XNOR with a weight is a wire or 
 No inverter is built: the members whose c_j is an inverted input bit are counted apart,
 P = popcount(plain bits) + n_inv - popcount(inverted bits), so every popcount sees raw input bits
 and is a pure function of its width (one shared module per width, mapped once by synthesis).
+A plane whose members are the whole fan-in (plane 0 always; every plane of a uniform mix) counts
+only its smaller sign group: the other group's count is T minus it, with T the popcount (or pixel
+sum) of all inputs, computed once and shared by every output. That halves the lanes of such planes.
 Either way Y_o = C_o + sum m P over the popcounts, with integer constants C and m, summed by a
 balanced adder tree; each m P enters it as shifted copies of P (`adders.signed_digits`), so the
 netlist has adds only and synthesis never spends DSP blocks on constant multiplies.
@@ -28,6 +31,7 @@ instances of shared modules (fast Verilog generation); without one they are inli
 the Amaranth simulator runs).
 """
 
+import numpy as np
 from amaranth.hdl import Cat, Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -86,11 +90,33 @@ class Unrolled(wiring.Component):
         return balanced_sum(m, [lanes[n * bits:(n + 1) * bits] for n in range(len(elements))], name=name,
                             registered_levels=self.registered_levels, enable=self.en, name_every=4)
 
+    def _difference(self, m: Module, plus: list, minus: list, *, name: str):
+        """sum(plus) - sum(minus) as one signed value (either list may be empty)."""
+        parts = []
+        if plus:
+            parts.append(self._popcount(m, plus, name=f"{name}_pos"))
+        if minus:
+            negative = self._popcount(m, minus, name=f"{name}_neg")
+            parts.append(-negative)
+        if len(parts) == 2:
+            difference = Signal(signed(max(len(parts[0]), len(negative)) + 1), name=f"{name}_diff")
+            m.d.comb += difference.eq(parts[0] + parts[1])
+            return difference
+        return parts[0]
+
     def elaborate(self, platform):
         m = Module()
         layer = self.layer
         pixels = layer.input.kind == "pixels"
         input_weights = layer.input.plane_weights
+        everyone = np.arange(layer.fan_in)
+        totals = {}   # shared across outputs: sum of all pixels, or popcount of all bits of plane k
+
+        def shared_total(key, elements):
+            if key not in totals:
+                totals[key] = self._popcount(m, elements, name=f"total_{key}")
+            return totals[key]
+
         for o in range(layer.out_channels):
             constant, terms = 0, []
             for i in range(layer.planes.shape[0]):
@@ -99,24 +125,46 @@ class Unrolled(wiring.Component):
                 if members.size == 0 or r == 0:
                     continue
                 negative = layer.planes[i, o, members].astype(bool)
+                positive_members, negative_members = members[~negative], members[negative]
+                # A plane that spans the whole fan-in counts only its smaller sign group and takes
+                # the other from the shared total (sum_neg = T - sum_pos): about half the lanes.
+                whole = members.size == layer.fan_in
+                smaller_is_pos = positive_members.size <= negative_members.size
                 if pixels:
-                    # D = sum_pos u - sum_neg u: one tree per sign over whole pixel values
-                    for group, chosen, sign in (("pos", members[~negative], 1), ("neg", members[negative], -1)):
+                    # D = sum_pos u - sum_neg u  (= 2 sum_pos u - T  or  T - 2 sum_neg u)
+                    if whole:
+                        chosen, sign = (positive_members, 1) if smaller_is_pos else (negative_members, -1)
+                        total = shared_total("pixels", [self.pixel(j) for j in everyone.tolist()])
+                        terms.extend(constant_product_terms(total, -sign * r))      # no $mul, no DSPs
                         if chosen.size:
-                            total = self._popcount(m, [self.pixel(j) for j in chosen.tolist()],
-                                                   name=f"o{o}_p{i}_{group}")
-                            terms.extend(constant_product_terms(total, sign * r))   # no $mul, no DSPs
+                            terms.extend(constant_product_terms(
+                                self._popcount(m, [self.pixel(j) for j in chosen.tolist()], name=f"o{o}_p{i}_part"),
+                                2 * sign * r))
+                    else:   # subtract before scaling: one set of shifted copies instead of two
+                        difference = self._difference(m, [self.pixel(j) for j in positive_members.tolist()],
+                                                      [self.pixel(j) for j in negative_members.tolist()],
+                                                      name=f"o{o}_p{i}")
+                        terms.extend(constant_product_terms(difference, r))
                     continue
                 # residual inputs: D = n - 2 P with P = popcount of the mismatches (level bit for
-                # -1 weights, ~level bit for +1 weights), counted as popcount(level bits of -1
-                # weights) + n_pos - popcount(level bits of +1 weights): raw input bits, no inverters
+                # -1 weights, ~level bit for +1 weights) = pop(bits of -1 weights) + n_pos -
+                # pop(bits of +1 weights): raw input bits, no inverters. So
+                # D = n - 2 n_pos + 2 pop(pos) - 2 pop(neg)  (= ... + 4 pop(pos) - 2 T  or  ... - 4 pop(neg) + 2 T)
                 for k, q in enumerate(input_weights):
-                    constant += r * q * (int(members.size) - 2 * int((~negative).sum()))
-                    for group, chosen, sign in (("neg", members[negative], -2), ("pos", members[~negative], 2)):
+                    constant += r * q * (int(members.size) - 2 * int(positive_members.size))
+                    if whole:
+                        chosen, sign = (positive_members, 1) if smaller_is_pos else (negative_members, -1)
+                        total = shared_total(f"k{k}", [self.input_plane_bit(j, k) for j in everyone.tolist()])
+                        terms.extend(constant_product_terms(total, -2 * sign * r * q))
                         if chosen.size:
-                            count = self._popcount(m, [self.input_plane_bit(j, k) for j in chosen.tolist()],
-                                                   name=f"o{o}_p{i}_k{k}_{group}")
-                            terms.extend(constant_product_terms(count, sign * r * q))
+                            terms.extend(constant_product_terms(
+                                self._popcount(m, [self.input_plane_bit(j, k) for j in chosen.tolist()],
+                                               name=f"o{o}_p{i}_k{k}_part"), 4 * sign * r * q))
+                    else:
+                        difference = self._difference(
+                            m, [self.input_plane_bit(j, k) for j in positive_members.tolist()],
+                            [self.input_plane_bit(j, k) for j in negative_members.tolist()], name=f"o{o}_p{i}_k{k}")
+                        terms.extend(constant_product_terms(difference, 2 * r * q))
             total = balanced_sum(m, terms + [constant], name=f"o{o}_sum")
             accumulator = Signal(signed(self.acc_width), name=f"y{o}")
             m.d.comb += [accumulator.eq(total), self.o[o].eq(accumulator)]

@@ -4,10 +4,8 @@
 - `train_checkpoint(...)`: train it and save a checkpoint; returns the result and the path.
 - `evaluate_checkpoint(path)`: reload a checkpoint and measure its test accuracy again.
 - `export_checkpoint(path)`: freeze a checkpoint into a layout and measure golden-vs-float agreement.
-- `train_default_and_baseline(...)`: the training half of the README's main job (`sim.flow.demo`).
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import checkpoint, data
@@ -67,27 +65,6 @@ def evaluate_checkpoint(path: str | Path) -> tuple[NetConfig, float]:
     net, _ = checkpoint.load(path)
     ds = data.load(net.config.dataset)
     return net.config, accuracy(net, ds.test_x, ds.test_y)
-
-
-@dataclass
-class DemoRow:
-    label: str
-    config: NetConfig
-    result: TrainResult
-    path: Path
-
-
-def train_default_and_baseline(*, seed: int = 0, progress: bool = True,
-                               root: str | Path = "build") -> list[DemoRow]:
-    """Train the default digits net at 1.4 bits and its float baseline, saving both checkpoints."""
-    rows = []
-    for label, weights, act_bits in (("1.4-bit weights, 1-bit activations", "1.4", 1),
-                                     ("float baseline", "float", 0)):
-        config = net_config("digits", weights=weights, act_bits=act_bits)
-        result, path = train_checkpoint(config, seed=seed, progress=progress,
-                                        output=default_checkpoint_path(config, seed, root))
-        rows.append(DemoRow(label, config, result, path))
-    return rows
 
 
 def export_checkpoint(checkpoint_path: str | Path, output: str | Path | None = None):

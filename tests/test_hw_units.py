@@ -1,7 +1,7 @@
 # amaranth: UnusedElaboratable=no
-
 """Hardware units in the Amaranth simulator, each against a deliberately naive reference."""
 
+import dataclasses
 import random
 import re
 
@@ -14,6 +14,7 @@ from hw import argmax, mvu, popcount, threshold
 from hw.adders import spread
 from hw.packing import pack, unpack, unpack_signed
 from model import golden
+from model.layout import validate
 from random_layouts import random_network, random_pixels
 
 
@@ -146,6 +147,38 @@ def test_mvu_on_residual_inputs_with_every_bitwidth():
                     got = unpack_signed(ctx.get(Value.cast(dut.o)), layer.out_channels, dut.acc_width)
                     assert np.array_equal(got, expected[n + 1 - dut.latency])
 
+        simulator.add_testbench(bench)
+        simulator.run()
+
+
+def test_mvu_with_one_sign_per_output_uses_the_shared_total_correctly():
+    """Plane 0 spans the fan-in, so the MVU counts only the smaller sign group and takes the other
+    from a shared total; outputs whose weights are all +1 or all -1 leave that group empty."""
+    network = next(n for n in (random_network(s, "mlp") for s in range(100))
+                   if len(n.layers) > 1 and min(layer.out_channels for layer in n.layers[:2]) > 1)
+    layers = list(network.layers)
+    for index in (0, 1):
+        planes = layers[index].planes.copy()
+        planes[0, 0, :] = 0                      # output 0: every weight +1
+        planes[0, 1, :] = 1                      # output 1: every weight -1
+        layers[index] = dataclasses.replace(layers[index], planes=planes)
+    network = validate(dataclasses.replace(network, layers=tuple(layers)))
+    pixels = random_pixels(network, 8, 0)
+    result = golden.run(network, pixels)
+    for index in (0, 1):
+        layer = network.layers[index]
+        inputs = pixels.reshape(len(pixels), -1) if index == 0 else result.trace[0].outputs.numpy()
+        expected = result.trace[index].accumulators.numpy()
+        dut = mvu.Unrolled(layer)
+
+        async def bench(ctx, dut=dut, layer=layer, inputs=inputs, expected=expected):
+            for n in range(len(inputs)):
+                ctx.set(dut.i, pack(inputs[n], layer.input.bits))
+                await ctx.delay(1e-8)
+                got = unpack_signed(ctx.get(Value.cast(dut.o)), layer.out_channels, dut.acc_width)
+                assert np.array_equal(got, expected[n])
+
+        simulator = Simulator(dut)
         simulator.add_testbench(bench)
         simulator.run()
 

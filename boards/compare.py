@@ -77,6 +77,11 @@ def average_bits(network: Network) -> float:
     return float(sum(int(b.sum()) for b in bits) / sum(b.size for b in bits))
 
 
+def _lanes(network: Network) -> int:
+    """Weight bits times input bit planes over all weight layers: what the design's size follows."""
+    return sum(int(layer.bits.sum()) * layer.input.bits for layer in network.weight_layers())
+
+
 def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
             width: int | None = None, seed: int = 0, images: int = 20, simulator: str = "icarus",
             root: str | Path = "build", energy: bool = True, progress: bool = True, say=print) -> Comparison:
@@ -122,8 +127,12 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
     builds = [prepare_build(network, board, root / "synth" / f"{path.stem}-{board.name}",
                             say=lambda message, mix=mix: say(f"{mix} bits: {message}"))
               for mix, network, _, _, _, _, _, path in prepared]
-    with ThreadPoolExecutor(max_workers=2) as pool:   # yosys, nextpnr and Icarus use a core each
-        synth_jobs = [pool.submit(build.run, progress=progress) for build in builds]
+    # Longest first (the most weight bits is the largest design), so the last job to finish is a
+    # short one: the two workers (yosys, nextpnr and Icarus use a core each) end close together.
+    order = sorted(range(len(builds)), key=lambda index: -_lanes(prepared[index][1]))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        submitted = {index: pool.submit(builds[index].run, progress=progress) for index in order}
+        synth_jobs = [submitted[index] for index in range(len(builds))]
         energy_jobs = [pool.submit(_activity_and_transistors, network, generated, pixels,
                                    build_dir=root / "energy" / path.stem) if energy else None
                        for _, network, _, _, _, generated, pixels, path in prepared]
@@ -305,9 +314,11 @@ def _plot(rows: list[MixResult], board: Board, title: str) -> bytes:
     accuracy_axis.plot(bits, [100 * row.accuracy for row in ordered], "s-", color="tab:red",
                        label="test accuracy (%)")
     accuracy_axis.set_ylabel("test accuracy (%)")
+    lowest = min(100 * row.accuracy for row in ordered)
+    accuracy_axis.set_ylim(max(0.0, 10 * ((lowest - 5) // 10)), 100)   # whole points, not noise-sized
     handles = luts_axis.get_legend_handles_labels()
     more = accuracy_axis.get_legend_handles_labels()
-    luts_axis.legend(handles[0] + more[0], handles[1] + more[1], loc="lower right", fontsize=8)
+    luts_axis.legend(handles[0] + more[0], handles[1] + more[1], loc="lower center", fontsize=8)
     luts_axis.set_title(f"{title} on {board.title}", fontsize=9)
     figure.tight_layout()
     buffer = io.BytesIO()

@@ -1,0 +1,50 @@
+"""Where the LUTs of a synthesized design go: popcounts against the logic that combines them.
+
+Run: `.venv/bin/python benchmarks/area_breakdown.py BUILD/synth/<layout>-<board> [...]` on build
+folders written by `hbnn synth` or `hbnn compare` (it reads their `top.stat.json`, yosys'
+statistics with the popcount modules and stream stages kept as hierarchy).
+
+For every stage of the core it prints the LUT4-equivalent count (LUT4 + 2 per ECP5 CCU2C) inside
+its popcount modules and in the stage's own logic (the scaled sum of the popcounts, thresholds,
+registers' enables), as a Markdown table.
+"""
+
+import sys
+from pathlib import Path
+
+from boards import reports
+
+
+def breakdown(build: Path) -> list[tuple[str, int, int]]:
+    stat = reports.read_stat(build / "top.stat.json")
+    family = "ecp5" if any("TRELLIS" in cell or cell == "CCU2C" for module in stat["modules"].values()
+                           for cell in module.get("num_cells_by_type", {})) else "ice40"
+    rows = []
+    index = 0
+    while True:
+        try:
+            module = reports.module_named(stat, f"core.stage{index}")
+        except KeyError:
+            return rows
+        total = reports.cell_counts(family, reports.flat_cells(stat, module)).lut4_equivalent
+        own_cells = {cell: count for cell, count in stat["modules"][module]["num_cells_by_type"].items()
+                     if cell.lstrip("\\") not in {name.lstrip("\\") for name in stat["modules"]}}
+        own = reports.cell_counts(family, own_cells).lut4_equivalent
+        rows.append((f"stage{index}", total - own, own))
+        index += 1
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    print("| build | stage | LUT4 in popcounts | LUT4 combining them |")
+    print("|---|---|---|---|")
+    for folder in argv:
+        for stage, popcounts, own in breakdown(Path(folder)):
+            print(f"| {Path(folder).name} | {stage} | {popcounts:,} | {own:,} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -83,7 +83,7 @@ def _lanes(network: Network) -> int:
 
 
 def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
-            width: int | None = None, seed: int = 0, images: int = 20, simulator: str = "icarus",
+            width: int | None = None, ratio_digits: int = 0, seed: int = 0, images: int = 20, simulator: str = "icarus",
             root: str | Path = "build", energy: bool = True, progress: bool = True, say=print) -> Comparison:
     """Run the comparison (module docstring); returns the rows and the paths of the outputs."""
     from hw.generate import generate
@@ -95,8 +95,10 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
     if not mixes:
         raise ConfigError("no bit mixes given; name at least one, e.g. 1,1.4,2")
     root = Path(root)
-    configs = [net_config(dataset, net, weights=mix, width=width) for mix in mixes]   # bad values fail here
-    name = f"{dataset}-{configs[0].net}" + (f"-width{width}" if width else "") + f"-{board.name}"
+    configs = [net_config(dataset, net, weights=mix, width=width, ratio_digits=ratio_digits)
+               for mix in mixes]                                          # bad values fail here
+    suffix = (f"-width{width}" if width else "") + (f"-rd{ratio_digits}" if ratio_digits else "")
+    name = f"{dataset}-{configs[0].net}{suffix}-{board.name}"
     out_dir = root / "compare" / name
     dataset_data = data.load(dataset)
     sample = dataset_data.test_x[:images]
@@ -104,7 +106,7 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
     for step, (mix, config) in enumerate(zip(mixes, configs), start=1):
         head = f"[{step}/{len(mixes)}] {mix} bits"
         trained, checkpoint_path, reused = _trained(config, seed=seed, root=root, progress=progress,
-                                                    suffix=f"-width{width}" if width else "")
+                                                    suffix=suffix)
         say(f"{head}: {'reused' if reused else 'trained'} {checkpoint_path.name} "
             f"(float-model test accuracy {100 * trained.float_accuracy:.2f} %)")
         network = _export(trained.net, checkpoint_path, seed=seed)
@@ -192,7 +194,7 @@ def _export(net, checkpoint_path: Path, *, seed: int) -> Network:
     return export(net, {"checkpoint": checkpoint_path.name, "dataset": config.dataset, "net": config.net,
                         "weights": config.weights, "act_bits": config.act_bits,
                         "method": config.method.name, "allocation": config.allocation,
-                        "ratio_bits": config.ratio_bits, "seed": seed})
+                        "ratio_bits": config.ratio_bits, "ratio_digits": config.ratio_digits, "seed": seed})
 
 
 def _golden_accuracy(network: Network, dataset_data) -> float:

@@ -59,6 +59,9 @@ def _add_net_options(parser):
     parser.add_argument("--ratio-bits", type=int, default=6,
                         help="fractional bits of the bit-plane and activation scale ratios (0..12); "
                              "training uses the rounded ratios, so export is exact")
+    parser.add_argument("--ratio-digits", type=int, default=0,
+                        help="at most this many signed binary digits per weight-plane ratio (1: powers "
+                             "of two, cheapest hardware); 0 = any")
     parser.add_argument("--width", type=int, default=None,
                         help="hidden width (MLP) or base channels (CNN); default: the net's")
 
@@ -68,7 +71,8 @@ def _net_config(args):
 
     return net_config(args.dataset, args.net, weights=args.weights, act_bits=args.act_bits,
                       pixel_bits=args.pixel_bits, method=args.method, allocation=args.allocation,
-                      scale=args.scale, width=args.width, ratio_bits=args.ratio_bits)
+                      scale=args.scale, width=args.width, ratio_bits=args.ratio_bits,
+                      ratio_digits=args.ratio_digits)
 
 
 def _config_error(message: str):
@@ -200,6 +204,7 @@ def _cmd_compare(args) -> int:
     say = lambda message: print(message, file=sys.stderr, flush=True)
     try:
         result = compare(dataset=args.dataset, net=args.net, mixes=mixes, board=board, width=args.width,
+                         ratio_digits=args.ratio_digits,
                          seed=args.seed,
                          images=args.images, simulator=args.sim, root=args.build, energy=not args.no_energy,
                          progress=not args.quiet, say=say)
@@ -239,12 +244,14 @@ def _cmd_demo(args) -> int:
     """The main job: `hbnn compare` on the embedded defaults."""
     return _cmd_compare(argparse.Namespace(
         dataset="digits", net="mlp", mixes=",".join(DEMO_MIXES), board=DEMO_BOARD, width=None,
+        ratio_digits=DEMO_RATIO_DIGITS,
         images=args.images, sim=args.sim, seed=args.seed, no_energy=False, build=args.build,
         quiet=args.quiet))
 
 
 DEMO_MIXES = ("1", "1.2", "1.4", "2", "3")
 DEMO_BOARD = "ulx3s-85f"
+DEMO_RATIO_DIGITS = 1    # power-of-two plane ratios: what makes heterogeneous mixes cheaper in LUTs
 
 
 def _cmd_experiment(args) -> int:
@@ -277,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
                                            "is trained (or reused), exported, checked bit-exact in "
                                            "simulation, synthesized, placed and routed for the ULX3S "
                                            "ECP5-85F, and its LUTs, Fmax and energy are compared "
-                                           "(= hbnn compare with its defaults).")
+                                           "(= hbnn compare --ratio-digits 1: power-of-two plane "
+                                           "ratios, the hardware-friendly setting).")
     demo.add_argument("--seed", type=int, default=0, help="training seed")
     demo.add_argument("--images", type=int, default=20,
                       help="test images per mix run through the simulated Verilog")
@@ -370,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="comma-separated weight bit mixes (named averages or 70/20/10 percentages)")
     compare.add_argument("--board", default=boards.DEFAULT_BOARD, help=f"target: {', '.join(boards.BOARDS)}")
     compare.add_argument("--width", type=int, default=None, help="hidden width / base channels; default: the net's")
+    compare.add_argument("--ratio-digits", type=int, default=0,
+                         help="signed binary digits per weight-plane ratio (1: powers of two); 0 = any")
     compare.add_argument("--images", type=int, default=20, help="test images checked bit-exact per mix")
     compare.add_argument("--sim", default=os.environ.get("SIM", "icarus"),
                          help="simulator: icarus or verilator (default from $SIM, else icarus)")

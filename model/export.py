@@ -108,7 +108,7 @@ def _weight_layer(block, in_shape, code: InputCode, value_scale: float, last: bo
     bits = quantizer.bits(block.weights.weight).reshape(out_channels, -1)
     binary = residual_binarize(weight.reshape(out_channels, -1), bits, quantizer.scale)
     planes = ((binary.signs < 0) & binary.active).to(torch.uint8).numpy()
-    ratios = binary.integer_ratios(quantizer.ratio_bits)[:, :, 0].T.numpy()   # (O or 1, P)
+    ratios = binary.integer_ratios(quantizer.ratio_bits, quantizer.ratio_digits)[:, :, 0].T.numpy()   # (O or 1, P)
     ratios = np.broadcast_to(ratios, (out_channels, ratios.shape[1]))
     plane_weights, f = reduce_fraction(ratios, quantizer.ratio_bits)
     c = value_scale / (1 << f)

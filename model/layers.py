@@ -26,9 +26,10 @@ class WeightQuantizer(nn.Module):
     """Heterogeneous residual binarization of one weight tensor; `progress` drives PC++ schedules."""
 
     def __init__(self, *, mix: BitMix, allocation: str, method: MethodConfig, scale: str, seed: int,
-                 ratio_bits: int):
+                 ratio_bits: int, ratio_digits: int = 0):
         super().__init__()
         self.ratio_bits = ratio_bits
+        self.ratio_digits = ratio_digits
         self.mix = mix
         self.allocation = check_allocation(allocation)
         self.method = method
@@ -51,13 +52,13 @@ class WeightQuantizer(nn.Module):
         bits = self.bits(w)
         if not self.training:
             code = residual_binarize(w, bits, self.scale)
-            return code.reconstruct_in_units(self.ratio_bits).to(w.dtype)
+            return code.reconstruct_in_units(self.ratio_bits, self.ratio_digits).to(w.dtype)
         plane = PlaneQuantizer(self.method, self.progress)
         if plane.float_forward:
             with torch.no_grad():
                 unit = residual_binarize(w, torch.ones_like(bits), self.scale).unit()
             return w / unit
-        return residual_quantize(w, bits, plane, self.scale, self.ratio_bits)
+        return residual_quantize(w, bits, plane, self.scale, self.ratio_bits, self.ratio_digits)
 
     @torch.no_grad()
     def after_step(self, w: torch.Tensor) -> None:
@@ -67,7 +68,7 @@ class WeightQuantizer(nn.Module):
             # The prox target is what evaluation computes (ratios rounded), back in raw units, so
             # that at convergence the float forward pass and BatchNorm's statistics match it.
             code = residual_binarize(w, self.bits(w), self.scale)
-            quantized = code.reconstruct_in_units(self.ratio_bits) * code.unit()
+            quantized = code.reconstruct_in_units(self.ratio_bits, self.ratio_digits) * code.unit()
             proxquant_step(w, quantized, plane.proxquant_lambda())
 
     def extra_repr(self) -> str:

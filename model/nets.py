@@ -62,6 +62,7 @@ class NetConfig:
     allocation: str = "middle-out"
     scale: str = "tensor"                 # one scale per bit plane per "tensor" or per "channel"
     ratio_bits: int = 6                   # fractional bits of the scale ratios hardware multiplies by
+    ratio_digits: int = 0                 # at most this many signed binary digits per weight ratio (0: any)
 
     def __post_init__(self):
         if self.weights != "float":
@@ -72,6 +73,8 @@ class NetConfig:
         check_scale(self.scale)
         if not isinstance(self.ratio_bits, int) or not 0 <= self.ratio_bits <= 12:
             raise ConfigError(f"ratio bits must be 0..12, not {self.ratio_bits!r}")
+        if not isinstance(self.ratio_digits, int) or not 0 <= self.ratio_digits <= 4:
+            raise ConfigError(f"ratio digits must be 0..4 (0: unrestricted), not {self.ratio_digits!r}")
 
     @property
     def is_float(self) -> bool:
@@ -198,7 +201,8 @@ class Net(nn.Module):
         if binary:
             quantizer = WeightQuantizer(mix=mix, allocation=self.config.allocation,
                                         method=self.config.method, scale=self.config.scale, seed=seed,
-                                        ratio_bits=self.config.ratio_bits)
+                                        ratio_bits=self.config.ratio_bits,
+                                        ratio_digits=self.config.ratio_digits)
         if spec.kind == "dense":
             fan_in = 1
             for s in shape:

@@ -24,14 +24,14 @@ DEFAULT_NET = {"digits": "mlp", "mnist1d": "cnn1d"}
 def net_config(dataset: str = "digits", net: str | None = None, *, weights: str = "1.4",
                act_bits: int = 1, pixel_bits: int | None = None, method: str = "bc",
                allocation: str = "middle-out", scale: str = "tensor",
-               width: int | None = None, ratio_bits: int = 6) -> NetConfig:
+               width: int | None = None, ratio_bits: int = 6, ratio_digits: int = 0) -> NetConfig:
     """The NetConfig for a registered (data set, net); `ConfigError` names any bad value."""
     ds = data.load(dataset)
     net = DEFAULT_NET[dataset] if net is None else net
     return make_config(dataset, net, input_shape=ds.input_shape, num_classes=ds.num_classes,
                        width=width, pixel_bits=pixel_bits, weights=weights, act_bits=act_bits,
                        method=MethodConfig(method), allocation=allocation, scale=scale,
-                       ratio_bits=ratio_bits)
+                       ratio_bits=ratio_bits, ratio_digits=ratio_digits)
 
 
 def default_checkpoint_path(config: NetConfig, seed: int, root: str | Path = "build") -> Path:
@@ -82,7 +82,7 @@ def export_checkpoint(checkpoint_path: str | Path, output: str | Path | None = N
                   "dataset": config.dataset, "net": config.net, "weights": config.weights,
                   "act_bits": config.act_bits, "method": config.method.name,
                   "allocation": config.allocation, "scale": config.scale,
-                  "ratio_bits": config.ratio_bits, "seed": payload["train_config"]["seed"]}
+                  "ratio_bits": config.ratio_bits, "ratio_digits": config.ratio_digits, "seed": payload["train_config"]["seed"]}
     network = export(net, provenance)
     agreement = measure(net, network, data.load(config.dataset))
     network.provenance.update({"float_accuracy": agreement.float_accuracy,

@@ -58,20 +58,37 @@ class ResidualCode:
         """mu_ref = max over channels of the first plane's scale: the unit hardware counts in."""
         return self.scales[0].max()
 
-    def integer_ratios(self, ratio_bits: int) -> torch.Tensor:
+    def integer_ratios(self, ratio_bits: int, ratio_digits: int = 0) -> torch.Tensor:
         """R_n = round(2^F mu_n / mu_ref), shaped like `scales` (float tensor of whole numbers)."""
-        return round_ratios(self.scales / self.unit(), ratio_bits) * (1 << ratio_bits)
+        return round_ratios(self.scales / self.unit(), ratio_bits, ratio_digits) * (1 << ratio_bits)
 
-    def reconstruct_in_units(self, ratio_bits: int) -> torch.Tensor:
+    def reconstruct_in_units(self, ratio_bits: int, ratio_digits: int = 0) -> torch.Tensor:
         """sum_n (R_n / 2^F) T_n on active entries: T_hat / mu_ref with ratios rounded to F bits."""
-        ratios = round_ratios(self.scales / self.unit(), ratio_bits)
+        ratios = round_ratios(self.scales / self.unit(), ratio_bits, ratio_digits)
         return (ratios * self.signs * self.active).sum(dim=0)
 
 
-def round_ratios(ratios: torch.Tensor, ratio_bits: int) -> torch.Tensor:
-    """Ratios rounded to `ratio_bits` fractional bits (round half to even), as hardware stores them."""
+def round_ratios(ratios: torch.Tensor, ratio_bits: int, ratio_digits: int = 0) -> torch.Tensor:
+    """Ratios rounded to `ratio_bits` fractional bits (round half to even), as hardware stores them.
+
+    With `ratio_digits = d > 0` the integer 2^F ratio also has at most d nonzero signed binary
+    digits (d = 1: a power of two): each digit is the power of two nearest to what is left,
+    greedily. Hardware multiplies a count by R as one shifted copy per digit, each copy an adder
+    in every output's sum, so fewer digits make the scaled planes cheap (docs/quantization.md).
+    """
     step = float(1 << ratio_bits)
-    return torch.round(ratios * step) / step
+    if not ratio_digits:
+        return torch.round(ratios * step) / step
+    remainder = torch.round(ratios * step)
+    result = torch.zeros_like(remainder)
+    for _ in range(ratio_digits):
+        size = remainder.abs()
+        lower = torch.exp2(torch.floor(torch.log2(torch.clamp(size, min=1.0))))
+        nearest = torch.where(size - lower <= 2 * lower - size, lower, 2 * lower)
+        digit = torch.where(size < 0.5, torch.zeros_like(size), nearest) * torch.sign(remainder)
+        result = result + digit
+        remainder = remainder - digit
+    return result / step
 
 
 def _masked_mean_abs(e: torch.Tensor, active: torch.Tensor, scale: str) -> torch.Tensor:
@@ -102,7 +119,7 @@ def residual_binarize(t: torch.Tensor, bits: torch.Tensor, scale: str = "tensor"
 
 
 def residual_quantize(t: torch.Tensor, bits: torch.Tensor, plane, scale: str = "tensor",
-                      ratio_bits: int = 6) -> torch.Tensor:
+                      ratio_bits: int = 6, ratio_digits: int = 0) -> torch.Tensor:
     """Differentiable T_hat / mu_ref with ratios rounded as `ResidualCode.reconstruct_in_units`.
 
     Plane n takes q_n = plane(E_{n-1} / mu_n) on its active entries; the residual chain uses the
@@ -119,7 +136,7 @@ def residual_quantize(t: torch.Tensor, bits: torch.Tensor, plane, scale: str = "
         safe_mu = torch.where(mu > 0, mu, torch.ones_like(mu))
         residual = t - (t - residual).detach()  # earlier planes: no gradient (docstring)
         q = torch.where(active, plane(residual / safe_mu), torch.zeros_like(t))
-        out = out + round_ratios(mu / unit, ratio_bits) * q
+        out = out + round_ratios(mu / unit, ratio_bits, ratio_digits) * q
         residual = residual - mu * q
     return out
 

@@ -92,4 +92,5 @@ def test_demo_is_compare_on_the_defaults():
     from hbnn import cli
 
     assert cli.DEMO_MIXES == ("1", "1.2", "1.4", "2", "3") and cli.DEMO_BOARD == "ulx3s-85f"
+    assert cli.DEMO_RATIO_DIGITS == 1
     assert compare_module.DEFAULT_MIXES == cli.DEMO_MIXES

@@ -223,11 +223,13 @@ def format_synthesis(report, board) -> str:
     """The synthesis report as a few aligned lines (whole design, then each layer)."""
     cells, placed = report.cells, report.placement
     logic = "logic cells" if report.family == "ice40" else "LUT4 sites"
+    # iCE40 flip-flops live inside the logic cells, so only ECP5 has a separate FF count
+    placed_flip_flops = "" if report.family == "ice40" else f"FF {placed.flip_flops.used:,}, "
     lines = [f"{board.title}",
              f"  synthesis:       LUT4 {cells.lut4:,}, carry {cells.carry:,}, FF {cells.flip_flops:,}, "
              f"BRAM {cells.bram}, DSP {cells.dsp}",
              f"  place and route: {logic} {placed.logic.used:,}/{placed.logic.available:,} "
-             f"({100 * placed.logic.fraction:.1f} %), FF {placed.flip_flops.used:,}, "
+             f"({100 * placed.logic.fraction:.1f} %), {placed_flip_flops}"
              f"BRAM {placed.bram.used}/{placed.bram.available}, DSP {placed.dsp.used}/{placed.dsp.available}, "
              f"IO {placed.io.used}/{placed.io.available}",
              f"  timing:          Fmax {placed.fmax_mhz:.1f} MHz, one image every "

@@ -2,13 +2,14 @@
 
 Run: `.venv/bin/python benchmarks/area_breakdown.py BUILD/synth/<layout>-<board> [...]` on build
 folders written by `hbnn synth` or `hbnn compare` (it reads their `top.stat.json`, yosys'
-statistics with the popcount modules and stream stages kept as hierarchy).
+statistics with the popcount modules and stream stages kept as hierarchy, and `report.json`).
 
 For every stage of the core it prints the LUT4-equivalent count (LUT4 + 2 per ECP5 CCU2C) inside
 its popcount modules and in the stage's own logic (the scaled sum of the popcounts, thresholds,
 registers' enables), as a Markdown table.
 """
 
+import json
 import sys
 from pathlib import Path
 
@@ -17,8 +18,7 @@ from boards import reports
 
 def breakdown(build: Path) -> list[tuple[str, int, int]]:
     stat = reports.read_stat(build / "top.stat.json")
-    family = "ecp5" if any("TRELLIS" in cell or cell == "CCU2C" for module in stat["modules"].values()
-                           for cell in module.get("num_cells_by_type", {})) else "ice40"
+    family = json.loads((build / "report.json").read_text())["family"]
     rows = []
     index = 0
     while True:

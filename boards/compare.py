@@ -5,7 +5,8 @@ For each mix (e.g. 1, 1.2, 1.4, 2, 3 average bits, Middle-Out allocation):
 1. train the net, or reuse its checkpoint when one with the same configuration and training
    settings exists under `root/checkpoints` (training is the only step worth caching: seconds per
    mix, where everything after it depends on the exact layout);
-2. export the layout and measure its (= the hardware's) test accuracy with the golden model;
+2. export the layout and measure its (= the hardware's) test accuracy with the golden model
+   (`model.recipes.export_checkpoint`, what `hbnn export` runs);
 3. generate Verilog and run `images` test images through it in a simulator under cocotb: the row
    is only reported if every class and score equals the golden model;
 4. synthesize, place and route it for `board` (`boards.flow`);
@@ -87,9 +88,9 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
             root: str | Path = "build", energy: bool = True, progress: bool = True, say=print) -> Comparison:
     """Run the comparison (module docstring); returns the rows and the paths of the outputs."""
     from hw.generate import generate
-    from model import data, layout
+    from model import data
     from model.export import pixel_codes
-    from model.recipes import net_config
+    from model.recipes import export_checkpoint, net_config
     from sim.runner import simulate
 
     if not mixes:
@@ -109,9 +110,9 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
                                                     suffix=suffix)
         say(f"{head}: {'reused' if reused else 'trained'} {checkpoint_path.name} "
             f"(float-model test accuracy {100 * trained.float_accuracy:.2f} %)")
-        network = _export(trained.net, checkpoint_path, seed=seed)
-        layout_path = layout.save(network, root / "layouts" / (checkpoint_path.stem + ".npz"))
-        accuracy = _golden_accuracy(network, dataset_data)
+        layout_path, network, agreement = export_checkpoint(
+            checkpoint_path, root / "layouts" / (checkpoint_path.stem + ".npz"))
+        accuracy = agreement.golden_accuracy
         generated = generate(network, root / "verilog" / (checkpoint_path.stem + ".v"))
         pixels = pixel_codes(network, sample)
         report = simulate(network, generated.verilog, generated.description, pixels, simulator=simulator,
@@ -185,24 +186,6 @@ def _trained(config, *, seed: int, root: Path, progress: bool, suffix: str = "")
             pass                                   # unreadable or stale: train again
     result, path = train_checkpoint(config, seed=seed, output=path, progress=progress)
     return _Trained(result.net, result.test_accuracy), path, False
-
-
-def _export(net, checkpoint_path: Path, *, seed: int) -> Network:
-    from model.export import export
-
-    config = net.config
-    return export(net, {"checkpoint": checkpoint_path.name, "dataset": config.dataset, "net": config.net,
-                        "weights": config.weights, "act_bits": config.act_bits,
-                        "method": config.method.name, "allocation": config.allocation,
-                        "ratio_bits": config.ratio_bits, "ratio_digits": config.ratio_digits, "seed": seed})
-
-
-def _golden_accuracy(network: Network, dataset_data) -> float:
-    from model import golden
-    from model.export import pixel_codes
-
-    result = golden.run(network, pixel_codes(network, dataset_data.test_x))
-    return float((np.asarray(result.classes) == np.asarray(dataset_data.test_y)).mean())
 
 
 def _activity_and_transistors(network, generated, pixels, *, build_dir: Path):

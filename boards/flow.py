@@ -4,14 +4,13 @@
 
 1. The network core (`hw.network.Top`, popcounts as shared modules) goes inside the UART bridge
    (`boards.bridge`), so the design needs only the board's clock, UART and LED pins.
-2. amaranth-boards renders the build (`platform.prepare`): RTLIL, pin constraints, the yosys script
-   and the shell script. hbnn changes three things: the popcount modules' RTLIL is added as a file;
-   the popcount modules and each stream stage of the core keep their hierarchy (`keep_hierarchy`):
-   yosys then maps each popcount width once instead of every instance inside one flat netlist
-   (the digits MLP at 1.4 bits: about 1.5 minutes instead of more than 12, which ABC spends on the
-   flat netlist), and its statistics give LUTs per layer; and the clock constraint is raised to
-   `CLOCK_TARGET_MHZ` with `--timing-allow-fail`, because nextpnr stops optimizing once a target
-   is met: the achieved figure is then the design's real Fmax, not the board oscillator's.
+2. amaranth-boards renders the build (`platform.prepare`). hbnn adds the popcount modules' RTLIL,
+   keeps the popcount modules and each stream stage as hierarchy (yosys maps each popcount width
+   once: 10-45 s for the digits MLP, where ABC on the flat netlist ran past 12 minutes; and its
+   statistics give LUTs per layer), splits nets before LUT mapping (YosysHQ/yosys#4349), and
+   raises the clock constraint to `CLOCK_TARGET_MHZ` with `--timing-allow-fail`, because nextpnr
+   stops optimizing once a target is met: the achieved figure is then the design's real Fmax.
+   docs/synthesis.md explains each choice.
 3. Each command of amaranth's script runs on its own (yosys, then nextpnr, then the bitstream packer
    only with `bitstream=True`), with the tool variables set to the YoWASP tools (`boards.tools`)
    and with progress. Between yosys and nextpnr the cell counts are checked against the board's
@@ -90,27 +89,6 @@ def synthesize(network: Network, board: Board, build_dir: str | Path, *, bitstre
     """Synthesize, place and route `network` on `board` in `build_dir` (replaced on success)."""
     return prepare(network, board, build_dir, bitstream=bitstream, pipeline=pipeline,
                    say=say).run(progress=progress)
-
-
-def synthesize_many(jobs: list[tuple[Network, Board, Path]], *, workers: int = 2, say=print,
-                    progress: bool = True, labels: list[str] | None = None) -> list[SynthesisReport]:
-    """Several builds, their tools `workers` at a time (yosys and nextpnr use one core each).
-
-    Elaboration (Python, not thread-safe) happens first, one build after the other; if any build
-    fails, the others still finish or are cleaned up, and the first error is raised. Progress
-    messages start with the job's label (default: its build folder's name)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    labels = labels or [Path(build_dir).name for _, _, build_dir in jobs]
-    prepared = [prepare(network, board, build_dir, say=lambda message, label=label: say(f"{label}: {message}"))
-                for (network, board, build_dir), label in zip(jobs, labels)]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(build.run, progress=progress) for build in prepared]
-        errors = [future.exception() for future in futures]
-    for error in errors:
-        if error is not None:
-            raise error
-    return [future.result() for future in futures]
 
 
 @dataclass

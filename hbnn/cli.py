@@ -270,6 +270,11 @@ def _cmd_experiment(args) -> int:
     return 0
 
 
+def _add_simulator_option(parser) -> None:
+    parser.add_argument("--sim", default=os.environ.get("SIM", "icarus"),
+                        help="simulator: icarus or verilator (default from $SIM, else icarus)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import boards  # plain data; no amaranth until a board is built
     parser = _Parser(prog="hbnn", formatter_class=_formatter,
@@ -291,8 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="training seed")
     demo.add_argument("--images", type=int, default=20,
                       help="test images per mix run through the simulated Verilog")
-    demo.add_argument("--sim", default=os.environ.get("SIM", "icarus"),
-                      help="simulator: icarus or verilator (default from $SIM, else icarus)")
+    _add_simulator_option(demo)
     demo.add_argument("--build", default="build", help="folder for all outputs")
     demo.add_argument("--quiet", action="store_true", help="no progress messages")
     demo.set_defaults(run=_cmd_demo)
@@ -344,8 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                "any mismatch.")
     simulate.add_argument("layout", help="a layout written by `hbnn export`")
     simulate.add_argument("--images", type=int, default=100, help="test images to run")
-    simulate.add_argument("--sim", default=os.environ.get("SIM", "icarus"),
-                          help="simulator: icarus or verilator (default from $SIM, else icarus)")
+    _add_simulator_option(simulate)
     simulate.add_argument("--waves", action="store_true", help="write waveforms (FST/VCD) in the build folder")
     simulate.add_argument("--pipeline", type=int, default=0, help="register levels inside every popcount")
     simulate.add_argument("--seed", type=int, default=0, help="seed of the random stalls")
@@ -376,15 +379,14 @@ def build_parser() -> argparse.ArgumentParser:
                                               "plot to BUILD/compare/<dataset>-<net>-<board>/.")
     compare.add_argument("--dataset", default="digits", help="bundled data set (digits, mnist1d)")
     compare.add_argument("--net", default="mlp", help="network of the data set")
-    compare.add_argument("--mixes", default="1,1.2,1.4,2,3",
+    compare.add_argument("--mixes", default=",".join(DEMO_MIXES),
                          help="comma-separated weight bit mixes (named averages or 70/20/10 percentages)")
     compare.add_argument("--board", default=boards.DEFAULT_BOARD, help=f"target: {', '.join(boards.BOARDS)}")
     compare.add_argument("--width", type=int, default=None, help="hidden width / base channels; default: the net's")
     compare.add_argument("--ratio-digits", type=int, default=0,
                          help="signed binary digits per weight-plane ratio (1: powers of two); 0 = any")
     compare.add_argument("--images", type=int, default=20, help="test images checked bit-exact per mix")
-    compare.add_argument("--sim", default=os.environ.get("SIM", "icarus"),
-                         help="simulator: icarus or verilator (default from $SIM, else icarus)")
+    _add_simulator_option(compare)
     compare.add_argument("--seed", type=int, default=0, help="training seed")
     compare.add_argument("--no-energy", action="store_true", help="skip the energy estimate")
     compare.add_argument("--build", default="build", help="folder for all outputs")

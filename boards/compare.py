@@ -85,9 +85,12 @@ def _lanes(network: Network) -> int:
 
 def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
             width: int | None = None, ratio_digits: int = 0, seed: int = 0, images: int = 20, simulator: str = "icarus",
-            root: str | Path = "build", energy: bool = True, progress: bool = True, say=print) -> Comparison:
-    """Run the comparison (module docstring); returns the rows and the paths of the outputs."""
+            root: str | Path = "build", energy: bool = True, popcount: str = "generic", progress: bool = True,
+            say=print) -> Comparison:
+    """Run the comparison (module docstring); returns the rows and the paths of the outputs.
+    `popcount` ("generic" or "mapped") is the popcount strategy of the simulated and built designs."""
     from hw.generate import generate
+    from hw.popcount import strategy_for
     from model import data
     from model.export import pixel_codes
     from model.recipes import export_checkpoint, net_config
@@ -98,8 +101,10 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
     root = Path(root)
     configs = [net_config(dataset, net, weights=mix, width=width, ratio_digits=ratio_digits)
                for mix in mixes]                                          # bad values fail here
+    strategy = strategy_for(popcount, board.family)                      # bad names fail here
     suffix = (f"-width{width}" if width else "") + (f"-rd{ratio_digits}" if ratio_digits else "")
-    name = f"{dataset}-{configs[0].net}{suffix}-{board.name}"
+    built = "" if popcount == "generic" else f"-{popcount}"
+    name = f"{dataset}-{configs[0].net}{suffix}-{board.name}{built}"
     out_dir = root / "compare" / name
     dataset_data = data.load(dataset)
     sample = dataset_data.test_x[:images]
@@ -114,9 +119,11 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
             checkpoint_path, root / "layouts" / (checkpoint_path.stem + ".npz"))
         accuracy = agreement.golden_accuracy
         generated = generate(network, root / "verilog" / (checkpoint_path.stem + ".v"))
+        checked = generated if popcount == "generic" else generate(
+            network, root / "verilog" / f"{checkpoint_path.stem}-{strategy.label}.v", popcount=strategy)
         pixels = pixel_codes(network, sample)
-        report = simulate(network, generated.verilog, generated.description, pixels, simulator=simulator,
-                          build_dir=root / "sim" / f"{checkpoint_path.stem}-{simulator}", seed=seed)
+        report = simulate(network, checked.verilog, checked.description, pixels, simulator=simulator,
+                          build_dir=root / "sim" / f"{checkpoint_path.stem}-{simulator}{built}", seed=seed)
         if not report.bit_exact:
             first = report.mismatches[0]
             raise RuntimeError(f"{mix} bits: the generated Verilog differs from the golden model "
@@ -127,7 +134,7 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
         prepared.append((mix, network, layout_path, accuracy, trained, generated, pixels, checkpoint_path))
 
     say(f"synthesis, place and route of {len(prepared)} designs for {board.name}, two at a time")
-    builds = [prepare_build(network, board, root / "synth" / f"{path.stem}-{board.name}",
+    builds = [prepare_build(network, board, root / "synth" / f"{path.stem}-{board.name}{built}", popcount=popcount,
                             say=lambda message, mix=mix: say(f"{mix} bits: {message}"))
               for mix, network, _, _, _, _, _, path in prepared]
     # Longest first (the most weight bits is the largest design), so the last job to finish is a

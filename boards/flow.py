@@ -36,7 +36,7 @@ from pathlib import Path
 from model.errors import ConfigError
 from model.layout import Network
 
-from . import reports, tools
+from . import chain_starts, reports, tools
 from .board import Board
 
 CLOCK_TARGET_MHZ = 500   # far above what either family reaches: nextpnr optimizes all the way
@@ -85,9 +85,10 @@ class SynthesisReport:
 
 
 def synthesize(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
-               pipeline: int = 0, say=print, progress: bool = True) -> SynthesisReport:
-    """Synthesize, place and route `network` on `board` in `build_dir` (replaced on success)."""
-    return prepare(network, board, build_dir, bitstream=bitstream, pipeline=pipeline,
+               pipeline: int = 0, popcount: str = "generic", say=print, progress: bool = True) -> SynthesisReport:
+    """Synthesize, place and route `network` on `board` in `build_dir` (replaced on success);
+    popcounts built with the `popcount` strategy ("generic" or "mapped": `hw.popcount`)."""
+    return prepare(network, board, build_dir, bitstream=bitstream, pipeline=pipeline, popcount=popcount,
                    say=say).run(progress=progress)
 
 
@@ -104,85 +105,122 @@ class PreparedBuild:
 
     def run(self, *, progress: bool = True) -> SynthesisReport:
         """Run yosys, check the fit, run nextpnr (and the packer); move the build into place."""
-        board, say, seconds = self.board, self.say, dict(self.seconds)
-        env = tools.environment(board.family)
-        build_dir = self.build_dir
-        build_dir.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=build_dir.name + ".", suffix=".partial", dir=build_dir.parent))
-        try:
-            _extract(self.plan.files, work)
-            preamble, commands = _script_commands(self.plan.files[f"build_{NAME}.sh"])
-            synth, place, pack = commands
-            seconds["yosys"] = _run(preamble, synth, work, env, f"synthesis (yosys {board.family})",
-                                    log=f"{NAME}.rpt", say=say, progress=progress)
-            stat = reports.read_stat(work / f"{NAME}.stat.json")
-            cells = reports.cell_counts(board.family,
-                                        reports.flat_cells(stat, reports.module_named(stat, NAME)))
-            _check_fits(cells, board)
-            seconds["nextpnr"] = _run(preamble, place, work, env, "place and route (nextpnr)",
-                                      log=f"{NAME}.tim", say=say, progress=progress)
-            placed = reports.placement(board.family, work / f"{NAME}.report.json")
-            packed = None
-            if self.bitstream:
-                seconds["pack"] = _run(preamble, pack, work, env, "bitstream", log=None, say=say,
-                                       progress=progress)
-                packed = next(name for name in (f"{NAME}.bin", f"{NAME}.bit") if (work / name).exists())
-            info = self.info
+        board, info = self.board, self.info
+
+        def report(work: Path, result: ToolResults) -> SynthesisReport:
             report = SynthesisReport(
-                board=board.name, family=board.family, cells=cells,
-                layers=_layer_cells(stat, info, board.family), placement=placed,
+                board=board.name, family=board.family, cells=result.cells,
+                layers=_layer_cells(result.stat, info, board.family), placement=result.placement,
                 initiation_interval=info["initiation_interval_cycles"], latency_cycles=info["latency_cycles"],
-                seconds={k: round(v, 1) for k, v in seconds.items()}, bitstream=packed)
+                seconds={k: round(v, 1) for k, v in (self.seconds | result.seconds).items()},
+                bitstream=result.bitstream)
             (work / "core.json").write_text(json.dumps(info, indent=2) + "\n")
             (work / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
-            if build_dir.exists():
-                shutil.rmtree(build_dir)
-            work.rename(build_dir)
             return report
-        finally:
-            if work.exists():
-                shutil.rmtree(work, ignore_errors=True)
+
+        return run_tools(self.plan, board, self.build_dir, bitstream=self.bitstream, say=self.say,
+                         progress=progress, finish=report)
+
+
+@dataclass
+class ToolResults:
+    stat: dict                         # yosys `stat -json`
+    cells: reports.CellCounts          # whole design, after yosys
+    placement: reports.Placement       # after nextpnr
+    seconds: dict[str, float]
+    bitstream: str | None
+
+
+def run_tools(plan, board: Board, build_dir: Path, *, bitstream: bool = False, say=print,
+              progress: bool = True, finish=None):
+    """Run a build plan's yosys, capacity check, nextpnr (and packer with `bitstream`) in a
+    temporary folder beside `build_dir`, renamed to `build_dir` on success. Returns
+    `finish(folder, ToolResults)` (called before the rename, to write reports), or the ToolResults."""
+    env = tools.environment(board.family)
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=build_dir.name + ".", suffix=".partial", dir=build_dir.parent))
+    seconds = {}
+    try:
+        _extract(plan.files, work)
+        preamble, commands = _script_commands(plan.files[f"build_{NAME}.sh"])
+        synth, place, pack = commands
+        seconds["yosys"] = _run(preamble, synth, work, env, f"synthesis (yosys {board.family})",
+                                log=f"{NAME}.rpt", say=say, progress=progress)
+        stat = reports.read_stat(work / f"{NAME}.stat.json")
+        cells = reports.cell_counts(board.family, reports.flat_cells(stat, reports.module_named(stat, NAME)))
+        _check_fits(cells, board)
+        if board.family == "ecp5":
+            chain_starts.free_chain_starts(work / f"{NAME}.json")
+        seconds["nextpnr"] = _run(preamble, place, work, env, "place and route (nextpnr)",
+                                  log=f"{NAME}.tim", say=say, progress=progress)
+        placed = reports.placement(board.family, work / f"{NAME}.report.json")
+        packed = None
+        if bitstream:
+            seconds["pack"] = _run(preamble, pack, work, env, "bitstream", log=None, say=say, progress=progress)
+            packed = next(name for name in (f"{NAME}.bin", f"{NAME}.bit") if (work / name).exists())
+        result = ToolResults(stat, cells, placed, seconds, packed)
+        if finish is not None:
+            result = finish(work, result)
+        if build_dir.exists():
+            shutil.rmtree(build_dir)
+        work.rename(build_dir)
+        return result
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
-            pipeline: int = 0, say=print) -> PreparedBuild:
+            pipeline: int = 0, popcount: str = "generic", say=print) -> PreparedBuild:
     """Check the layout and the tools, elaborate the bridged core and render its build files."""
     from hw import network as hw_network
 
     hw_network.check_buildable(network)
     tools.prepare(board.family, say=say)
     start = time.perf_counter()
-    plan, info = _plan(network, board, pipeline=pipeline)
+    plan, info = _plan(network, board, pipeline=pipeline, popcount=popcount)
     return PreparedBuild(board, Path(build_dir), plan, info, bitstream, say,
                          {"elaborate": time.perf_counter() - start})
 
 
-def _plan(network: Network, board: Board, *, pipeline: int):
-    """amaranth-boards' build plan for the bridged core, with hbnn's three changes (module doc)."""
+def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "generic"):
+    """amaranth-boards' build plan for the bridged core (see `plan_design`)."""
+    from hw import generate as hw_generate
+    from hw import network as hw_network
+    from hw import popcount_library
+    from hw.popcount import strategy_for
+
+    from . import bridge
+
+    strategy = strategy_for(popcount, board.family)
+    library = popcount_library.Library(strategy=strategy)
+    core = hw_network.Top(network, pipeline=pipeline, library=library)
+    info = hw_generate.describe(core, pipeline=pipeline, layout_hash=network.content_hash, popcount=strategy)
+    stages = sum(len(layer["stages"]) for layer in info["layers"])
+    plan = plan_design(board, lambda platform: bridge.board_top(core, platform), library=library,
+                       kept=[f"*.core.stage{index}" for index in range(stages)])
+    return plan, info
+
+
+def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_options: str = ""):
+    """amaranth-boards' build plan for `make_top(platform)` on `board`, with hbnn's three changes:
+    the popcount library's modules added and kept as hierarchy with the modules matching `kept`,
+    nets split before LUT mapping, and the clock target raised (module docstring)."""
     import os
 
     from amaranth.hdl import Fragment
 
-    from hw import generate as hw_generate
-    from hw import network as hw_network
-    from hw import popcount_library
-
-    from . import bridge
-
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     platform = board.make_platform()
-    library = popcount_library.Library()
-    core = hw_network.Top(network, pipeline=pipeline, library=library)
-    info = hw_generate.describe(core, pipeline=pipeline, layout_hash=network.content_hash)
-    fragment = Fragment.get(bridge.board_top(core, platform), platform)  # instantiates the popcounts
-    if library.entries:
+    fragment = Fragment.get(make_top(platform), platform)      # instantiates the popcounts
+    kept = list(kept)
+    if library is not None and library.entries:
         platform.add_file("hbnn_popcounts.il", library.rtlil())
-    stages = sum(len(layer["stages"]) for layer in info["layers"])
-    kept = [f"{library.prefix}.*"] + [f"*.core.stage{index}" for index in range(stages)]
+        kept.insert(0, f"{library.prefix}.*")
     synth = f"synth_{board.family} {' '.join(board.synth_options)} -top {NAME}"
     plan = platform.prepare(
         fragment, name=NAME,
-        script_after_read="setattr -mod -set keep_hierarchy 1 " + " ".join(kept),
+        script_after_read=("setattr -mod -set keep_hierarchy 1 " + " ".join(kept)) if kept else "",
         # yosys 0.70's abc9 can fail on hierarchical Amaranth netlists with "Assert
         # `count_id(wire->name) == 0'" (YosysHQ/yosys#4349); splitting nets first avoids it, so
         # the synth script stops before LUT mapping, splits, and resumes.
@@ -190,10 +228,10 @@ def _plan(network: Network, board: Board, *, pipeline: int):
         script_after_synth=f"splitnets\n{synth} -run map_luts:\ntee -q -o {NAME}.stat.json stat -json",
         # router2: 51 s instead of router1's 169 s on the digits MLP at 1.2 bits (ECP5-85F), for
         # 8 % lower Fmax; these unrolled designs are dense in routing, which router1 handles slowly
-        nextpnr_opts=f"--timing-allow-fail --router router2 --report {NAME}.report.json",
+        nextpnr_opts=f"--timing-allow-fail --router router2 --report {NAME}.report.json {nextpnr_options}",
     )
     _raise_clock_target(plan.files, CLOCK_TARGET_MHZ)
-    return plan, info
+    return plan
 
 
 def _extract(files: dict, root: Path) -> None:

@@ -131,7 +131,7 @@ def _cmd_generate(args) -> int:
         raise _config_error(f"pipeline depth must be a non-negative integer, not {args.pipeline}")
     output = args.output or f"build/verilog/{Path(args.layout).stem}.v"
     try:
-        result = generate(network, output, pipeline=args.pipeline)
+        result = generate(network, output, pipeline=args.pipeline, popcount=_strategy(args))
     except UnsupportedLayout as error:
         raise _config_error(str(error)) from None
     info = result.info
@@ -147,6 +147,7 @@ def _cmd_simulate(args) -> int:
     try:
         result = simulate_layout(args.layout, images=args.images, simulator=args.sim, waves=args.waves,
                                  pipeline=args.pipeline, seed=args.seed, build_root=args.build,
+                                 popcount=_strategy(args),
                                  say=lambda message: print(message, file=sys.stderr, flush=True))
     except ValueError as error:
         raise _config_error(str(error)) from None
@@ -176,11 +177,12 @@ def _cmd_synth(args) -> int:
     network = layout.load(args.layout)
     if args.pipeline < 0:
         raise _config_error(f"pipeline depth must be a non-negative integer, not {args.pipeline}")
-    build_dir = Path(args.build) / "synth" / f"{Path(args.layout).stem}-{board.name}"
+    built = "" if args.popcount == "generic" else f"-{args.popcount}"
+    build_dir = Path(args.build) / "synth" / f"{Path(args.layout).stem}-{board.name}{built}"
     say = lambda message: print(message, file=sys.stderr, flush=True)
     try:
         report = synthesize(network, board, build_dir, bitstream=args.bitstream, pipeline=args.pipeline,
-                            say=say, progress=not args.quiet)
+                            popcount=args.popcount, say=say, progress=not args.quiet)
     except UnsupportedLayout as error:
         raise _config_error(str(error)) from None
     except ToolFailed as error:
@@ -207,6 +209,7 @@ def _cmd_compare(args) -> int:
                          ratio_digits=args.ratio_digits,
                          seed=args.seed,
                          images=args.images, simulator=args.sim, root=args.build, energy=not args.no_energy,
+                         popcount=args.popcount,
                          progress=not args.quiet, say=say)
     except ToolFailed as error:
         print(f"hbnn: error: {error}", file=sys.stderr)
@@ -217,6 +220,27 @@ def _cmd_compare(args) -> int:
         print(f"LUT4(1.4 bits) / LUT4(2 bits) = {ratio:.3f} (the Middle-Out paper assumes 1.4/2 = 0.70)")
     print("wrote " + ", ".join(result.outputs.values()))
     return 0
+
+
+def _strategy(args):
+    """The popcount strategy of `generate`/`simulate`: --popcount, with --family for `mapped`."""
+    from hw.popcount import Strategy
+
+    if args.popcount == "mapped" and args.family is None:
+        raise _config_error("--popcount mapped needs --family ice40 or ecp5 (the cells to instantiate)")
+    try:
+        return Strategy(args.popcount, args.family if args.popcount == "mapped" else None)
+    except ValueError as error:
+        raise _config_error(str(error)) from None
+
+
+def _add_popcount_option(parser, *, family: bool) -> None:
+    parser.add_argument("--popcount", choices=("generic", "mapped"), default="generic",
+                        help="popcount strategy: generic adder trees for yosys to map, or trees "
+                             "placed from the FPGA's LUT4 and carry cells")
+    if family:
+        parser.add_argument("--family", choices=("ice40", "ecp5"), default=None,
+                            help="FPGA family whose cells a mapped popcount instantiates")
 
 
 def format_synthesis(report, board) -> str:
@@ -248,12 +272,13 @@ def _cmd_demo(args) -> int:
         dataset="digits", net="mlp", mixes=",".join(DEMO_MIXES), board=DEMO_BOARD, width=None,
         ratio_digits=DEMO_RATIO_DIGITS,
         images=args.images, sim=args.sim, seed=args.seed, no_energy=False, build=args.build,
-        quiet=args.quiet))
+        quiet=args.quiet, popcount=DEMO_POPCOUNT))
 
 
 DEMO_MIXES = ("1", "1.2", "1.4", "2", "3")
 DEMO_BOARD = "ulx3s-85f"
 DEMO_RATIO_DIGITS = 1    # power-of-two plane ratios: what makes heterogeneous mixes cheaper in LUTs
+DEMO_POPCOUNT = "generic"
 
 
 def _cmd_experiment(args) -> int:
@@ -338,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="Verilog path; default: build/verilog/<layout name>.v")
     generate.add_argument("--pipeline", type=int, default=0,
                           help="register levels inside every popcount tree (raises Fmax and latency)")
+    _add_popcount_option(generate, family=True)
     generate.set_defaults(run=_cmd_generate)
 
     simulate = commands.add_parser("simulate", formatter_class=_formatter,
@@ -353,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--pipeline", type=int, default=0, help="register levels inside every popcount")
     simulate.add_argument("--seed", type=int, default=0, help="seed of the random stalls")
     simulate.add_argument("--build", default="build", help="folder for the generated files and builds")
+    _add_popcount_option(simulate, family=True)
     simulate.set_defaults(run=_cmd_simulate)
 
     synth = commands.add_parser("synth", formatter_class=_formatter,
@@ -368,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--pipeline", type=int, default=0, help="register levels inside every popcount")
     synth.add_argument("--build", default="build", help="folder for the build")
     synth.add_argument("--quiet", action="store_true", help="no progress messages")
+    _add_popcount_option(synth, family=False)
     synth.set_defaults(run=_cmd_synth)
 
     compare = commands.add_parser("compare", formatter_class=_formatter,
@@ -391,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--no-energy", action="store_true", help="skip the energy estimate")
     compare.add_argument("--build", default="build", help="folder for all outputs")
     compare.add_argument("--quiet", action="store_true", help="no progress messages")
+    _add_popcount_option(compare, family=False)
     compare.set_defaults(run=_cmd_compare)
 
     inspect = commands.add_parser("inspect", formatter_class=_formatter, help="summarize a layout file")

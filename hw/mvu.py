@@ -27,8 +27,9 @@ Ports: `i` (fan-in x input bits; element j at bits [j b, (j+1) b)),
 `o` (an array of `out_channels` signed accumulators wide enough for every reachable Y) and `en`, the
 clock enable of the pipeline registers. `pipeline` register levels sit inside the popcount trees,
 aligned so every lane has the same `latency`. With a `popcount_library.Library` the popcounts are
-instances of shared modules (fast Verilog generation); without one they are inline trees (what
-the Amaranth simulator runs).
+instances of shared modules (fast Verilog generation); by default (`popcount_library.Inline`) they
+are trees built in place (what the Amaranth simulator runs). Either builds them with its
+`popcount.Strategy` (generic adder trees, or mapped vendor cells).
 """
 
 import numpy as np
@@ -38,6 +39,7 @@ from amaranth.lib.wiring import In, Out
 
 from model.layout import WeightLayer
 
+from . import popcount_library
 from .adders import balanced_sum, constant_product_terms, spread, tree_depth
 
 
@@ -48,7 +50,8 @@ class Unrolled(wiring.Component):
         if not isinstance(pipeline, int) or pipeline < 0:
             raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
         self.layer = layer
-        self.library = library       # a popcount_library.Library: instantiate shared modules
+        # where popcounts come from: popcount_library.Library (shared modules) or .Inline (in place)
+        self.library = popcount_library.Inline() if library is None else library
         self.in_bits = layer.input.bits
         self.acc_width = layer.accumulator_width()
         largest = int((layer.bits > 0).sum(axis=1).max())
@@ -80,15 +83,12 @@ class Unrolled(wiring.Component):
 
     def _popcount(self, m: Module, elements: list, *, name: str):
         """Sum of `elements` (equal-width unsigned values: bits, or pixels), registered at
-        `registered_levels`: a shared module instance with a library, else an inline tree."""
+        `registered_levels`, from the popcount source (shared module instance, or inline tree)."""
         bits = len(elements[0])
         lanes = Signal(len(elements) * bits, name=f"{name}_in")
         m.d.comb += lanes.eq(Cat(*elements))
-        if self.library is not None:
-            return self.library.instantiate(m, lanes, element_bits=bits,
-                                            registered_levels=self.registered_levels, enable=self.en)
-        return balanced_sum(m, [lanes[n * bits:(n + 1) * bits] for n in range(len(elements))], name=name,
-                            registered_levels=self.registered_levels, enable=self.en, name_every=4)
+        return self.library.instantiate(m, lanes, element_bits=bits, registered_levels=self.registered_levels,
+                                        enable=self.en, name=name)
 
     def _difference(self, m: Module, plus: list, minus: list, *, name: str):
         """sum(plus) - sum(minus) as one signed value (either list may be empty)."""

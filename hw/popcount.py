@@ -6,7 +6,13 @@ sums `width` unsigned b-bit elements instead (element n at bits [n b, (n+1) b)):
 popcount sum_t 2^t popcount(bit plane t) in one tree, which is how a first layer adds its pixels.
 With `pipeline = p` the tree has p register levels spread evenly over its ceil(log2 width) adder
 levels, so `latency` = p cycles and a new input is accepted every cycle while `en` is high.
+
+`Strategy` says how every popcount of a design is built: `generic` is this module's tree, which
+yosys maps (about 2 LUT4 per input bit); `mapped` is `hw.popcount_mapped.Tree`, placed from the
+target family's LUT4 and carry cells (about 1.5 logic cells per input bit, of which 1 LUT4 of logic).
 """
+
+from dataclasses import dataclass
 
 from amaranth.hdl import Module
 from amaranth.lib import wiring
@@ -15,21 +21,18 @@ from amaranth.lib.wiring import In, Out
 from .adders import balanced_sum, spread, tree_depth
 
 
-class Tree(wiring.Component):
-    def __init__(self, width: int, *, element_bits: int = 1, pipeline: int = 0, registered_levels=None,
-                 name_every: int = 1):
+class Counter(wiring.Component):
+    """What every popcount strategy's tree shares: checked width and element bits, the ports
+    `i`, `o`, `en`, the `registered_levels` and the `latency` they give."""
+
+    def __init__(self, width: int, *, element_bits: int = 1, registered_levels=()):
         if not isinstance(width, int) or width < 1:
             raise ValueError(f"Popcount width must be a positive integer, not {width!r}")
         if not isinstance(element_bits, int) or element_bits < 1:
             raise ValueError(f"Popcount element bits must be a positive integer, not {element_bits!r}")
-        if not isinstance(pipeline, int) or pipeline < 0:
-            raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
         self.width = width
         self.element_bits = element_bits
-        self.name_every = name_every
-        # explicit register levels let trees of different widths share one latency (mvu.Unrolled)
-        self.registered_levels = (spread(pipeline, tree_depth(width)) if registered_levels is None
-                                  else tuple(registered_levels))
+        self.registered_levels = tuple(registered_levels)
         largest = width * ((1 << element_bits) - 1)
         super().__init__({"i": In(width * element_bits), "o": Out(range(largest + 1)), "en": In(1, init=1)})
 
@@ -37,6 +40,18 @@ class Tree(wiring.Component):
     def latency(self) -> int:
         """Cycles from `i` to `o`."""
         return len(self.registered_levels)
+
+
+class Tree(Counter):
+    def __init__(self, width: int, *, element_bits: int = 1, pipeline: int = 0, registered_levels=None,
+                 name_every: int = 1):
+        if not isinstance(pipeline, int) or pipeline < 0:
+            raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
+        self.name_every = name_every
+        # explicit register levels let trees of different widths share one latency (mvu.Unrolled)
+        if registered_levels is None:
+            registered_levels = spread(pipeline, tree_depth(width)) if isinstance(width, int) and width > 0 else ()
+        super().__init__(width, element_bits=element_bits, registered_levels=registered_levels)
 
     def elaborate(self, platform):
         m = Module()
@@ -46,3 +61,49 @@ class Tree(wiring.Component):
                              enable=self.en, name_every=self.name_every)
         m.d.comb += self.o.eq(total)
         return m
+
+
+STRATEGIES = ("generic", "mapped")
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How popcounts are built. `mapped` needs the FPGA `family` ("ice40" or "ecp5"); with
+    `behavioural` its cells are Amaranth logic (for the Amaranth simulator) instead of Instances."""
+    name: str = "generic"
+    family: str | None = None
+    behavioural: bool = False
+
+    def __post_init__(self):
+        from .primitives import FAMILIES
+
+        if self.name not in STRATEGIES:
+            raise ValueError(f"Popcount strategy must be one of {', '.join(STRATEGIES)}, not {self.name!r}")
+        if self.name == "mapped" and self.family not in FAMILIES:
+            raise ValueError(f"The mapped popcount strategy needs an FPGA family ({', '.join(FAMILIES)}), "
+                             f"not {self.family!r}")
+        if self.name == "generic" and self.family is not None:
+            raise ValueError(f"The generic popcount strategy takes no FPGA family, not {self.family!r}")
+
+    @property
+    def label(self) -> str:
+        """`generic`, or `mapped-<family>`: names modules and build folders."""
+        return self.name if self.name == "generic" else f"{self.name}-{self.family}"
+
+    def tree(self, width: int, *, element_bits: int = 1, registered_levels=(), name_every: int = 1):
+        """A popcount component with `Tree`'s ports (i, o, en) and latency."""
+        if self.name == "generic":
+            return Tree(width, element_bits=element_bits, registered_levels=registered_levels,
+                        name_every=name_every)
+        from .popcount_mapped import Tree as MappedTree
+
+        return MappedTree(width, family=self.family, element_bits=element_bits,
+                          registered_levels=registered_levels, behavioural=self.behavioural)
+
+
+GENERIC = Strategy()
+
+
+def strategy_for(name: str, family: str | None) -> Strategy:
+    """The strategy called `name` for a build on `family` (the generic one ignores the family)."""
+    return Strategy(name, family if name == "mapped" else None)

@@ -1,4 +1,9 @@
-"""Popcount modules elaborated once per shape and instantiated by name, for fast Verilog generation.
+"""Where an MVU's popcounts come from: shared modules (`Library`) or trees built in place (`Inline`).
+
+Both build each popcount with a `popcount.Strategy` (generic adder tree, or mapped vendor cells)
+and offer `instantiate(m, lanes, element_bits=, registered_levels=, enable=, name=)`.
+
+Library: popcount modules elaborated once per shape and instantiated by name, for fast Verilog generation.
 
 Amaranth builds its netlist in Python at roughly 0.3 ms per adder, so a layer of 367,000 lanes
 takes minutes if every popcount is elaborated inline. Most popcounts of a layer share a width
@@ -8,35 +13,62 @@ takes minutes if every popcount is elaborated inline. Most popcounts of a layer 
 
 The Amaranth simulator cannot run `Instance`s, so simulation in Python uses inline trees (the
 default of `mvu.Unrolled`); `hbnn generate` uses a library, and `verilog()` returns the modules'
-Verilog to append to the design's. Module names are `<prefix>.w<width>[x<element bits>][_r<levels>]`.
+Verilog to append to the design's. Module names are
+`<prefix>.w<width>[x<element bits>][_r<levels>][.mapped-<family>]`.
 `tests/test_generate.py` proves the result equivalent to the inline design with yosys.
 """
 
-from amaranth.hdl import ClockSignal, Instance, Module, ResetSignal, Signal
+from amaranth.hdl import ClockSignal, Const, Instance, Module, ResetSignal, Signal, Value
 
-from .popcount import Tree
+from .adders import balanced_sum
+from .popcount import GENERIC, Strategy
+
+
+class Inline:
+    """Popcounts built in place: a balanced sum (generic) or a mapped tree submodule."""
+
+    def __init__(self, strategy: Strategy = GENERIC):
+        self.strategy = strategy
+
+    def instantiate(self, m: Module, lanes, *, element_bits: int = 1, registered_levels=(),
+                    enable=None, name: str = "pop") -> Value:
+        width = len(lanes) // element_bits
+        elements = [lanes[n * element_bits:(n + 1) * element_bits] for n in range(width)]
+        if self.strategy.name == "generic":
+            return balanced_sum(m, elements, name=name, registered_levels=registered_levels,
+                                enable=enable, name_every=4)
+        tree = self.strategy.tree(width, element_bits=element_bits, registered_levels=registered_levels)
+        m.submodules[name] = tree
+        m.d.comb += tree.i.eq(lanes)
+        if enable is not None:
+            m.d.comb += tree.en.eq(enable)
+        return tree.o
 
 
 class Library:
-    def __init__(self, prefix: str = "hbnn_popcount", *, name_every: int = 4):
+    def __init__(self, prefix: str = "hbnn_popcount", *, name_every: int = 4, strategy: Strategy = GENERIC):
         self.prefix = prefix
         self.name_every = name_every
+        self.strategy = strategy
         self.entries: dict[tuple[int, int, tuple[int, ...]], str] = {}   # (width, bits, levels)
 
     def instantiate(self, m: Module, lanes, *, element_bits: int = 1, registered_levels=(),
-                    enable=None) -> Signal:
+                    enable=None, name: str = "pop") -> Signal:
+        instance = name
         """popcount(lanes) (or the sum of its `element_bits`-bit elements) through the shared module
         for its shape; returns the count signal."""
         width = len(lanes) // element_bits
         levels = tuple(registered_levels)
         suffix = (f"w{width}" + (f"x{element_bits}" if element_bits > 1 else "")
-                  + (f"_r{'_'.join(map(str, levels))}" if levels else ""))
+                  + (f"_r{'_'.join(map(str, levels))}" if levels else "")
+                  + ("" if self.strategy.name == "generic" else f".{self.strategy.label}"))
         name = self.entries.setdefault((width, element_bits, levels), f"{self.prefix}.{suffix}")
         count = Signal(range(width * ((1 << element_bits) - 1) + 1))
         ports = {"i_i": lanes, "o_o": count}
         if levels:
-            ports.update(i_en=enable, i_clk=ClockSignal(), i_rst=ResetSignal())
-        m.submodules += Instance(name, **ports)
+            ports.update(i_en=Const(1, 1) if enable is None else enable, i_clk=ClockSignal(),
+                         i_rst=ResetSignal(allow_reset_less=True))
+        m.submodules[instance] = Instance(name, **ports)
         return count
 
     def rtlil(self) -> str:
@@ -45,8 +77,8 @@ class Library:
         flows read it beside the design's RTLIL (`boards.flow`)."""
         from amaranth.back import rtlil
 
-        return "\n".join(rtlil.convert(Tree(width, element_bits=bits, registered_levels=levels,
-                                            name_every=self.name_every), name=name, emit_src=False)
+        return "\n".join(rtlil.convert(self.strategy.tree(width, element_bits=bits, registered_levels=levels,
+                                                         name_every=self.name_every), name=name, emit_src=False)
                          for (width, bits, levels), name in self.entries.items())
 
     def verilog(self) -> str:

@@ -6,12 +6,14 @@ classes and scores from the hardware, the golden ones, and every mismatch (image
 actual). It is the pure-Python tier of verification; the cocotb benches run the Verilog itself.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from hw import network as network_module
 from hw.packing import pack, position_beats, unpack_signed
+from hw.popcount import GENERIC, Strategy
+from hw.popcount_library import Inline
 from model import golden
 from model.layout import Network
 
@@ -38,10 +40,12 @@ def input_beats(network: Network, pixels: np.ndarray) -> list[int]:
 
 
 def check(network: Network, pixels: np.ndarray, *, pipeline: int = 0, seed: int = 0,
-          reference: Network | None = None) -> Check:
-    """Hardware built from `network` against the golden model of `reference` (default: the same)."""
+          reference: Network | None = None, popcount: Strategy = GENERIC) -> Check:
+    """Hardware built from `network` against the golden model of `reference` (default: the same).
+    A mapped `popcount` strategy runs with behavioural models of the family's cells."""
     expected = golden.run(network if reference is None else reference, pixels)
-    top = network_module.Top(network, pipeline=pipeline)
+    library = Inline(replace(popcount, behavioural=True) if popcount.name == "mapped" else popcount)
+    top = network_module.Top(network, pipeline=pipeline, library=library)
     payloads = run_stream(top, input_beats(network, pixels), results_expected=len(pixels), seed=seed)
     cls_bits = (network.num_classes - 1).bit_length()
     result = Check(len(pixels), [], expected.classes.tolist())

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from hw.packing import pack, pack_signed, position_beats
+from hw.popcount import GENERIC, Strategy
 from model import golden
 from model.layout import MaxPool, Network
 
@@ -72,7 +73,14 @@ def run_bench(verilog: Path, design: dict, beats: list[int], expected: list[int]
     # Verilator stops on lint warnings by default; yosys-written Verilog widens operands implicitly
     build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"] if simulator == "verilator" else []
     # the simulator's own output goes to logs in the build folder
-    runner.build(sources=[Path(verilog).resolve()], hdl_toplevel=top, build_dir=build_dir, always=True,
+    sources = [Path(verilog).resolve()]
+    family = (design.get("popcount") or {}).get("family")
+    if family:          # a mapped design instantiates vendor cells: add yosys's models of them
+        from hw.primitives import simulation_models
+
+        sources.append(build_dir / f"cells_{family}.v")
+        sources[-1].write_text(simulation_models(family))
+    runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, always=True,
                  timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
                  log_file=build_dir / "build.log")
     progress_path = build_dir / "progress.txt"
@@ -120,7 +128,8 @@ def simulate(network: Network, verilog: Path, description: Path, pixels: np.ndar
 
 def simulate_layer(network: Network, index: int, pixels: np.ndarray, *, simulator: str = "icarus",
                    build_dir: Path, pipeline: int = 0, seed: int = 0, idle: float = 0.2,
-                   backpressure: float = 0.2, reference: Network | None = None) -> SimReport:
+                   backpressure: float = 0.2, reference: Network | None = None,
+                   popcount: Strategy = GENERIC) -> SimReport:
     """Layer `index` alone as its own top, fed the golden model's input for that layer, every
     output beat compared with the golden trace (levels per channel and position, or scores)."""
     from hw.generate import generate_layer
@@ -142,7 +151,8 @@ def simulate_layer(network: Network, index: int, pixels: np.ndarray, *, simulato
         width = layer.accumulator_width()
         expected = [pack_signed(row, width) for row in outputs]
         decode = {"kind": "scores", "count": outputs.shape[1], "bits": width}
-    generated = generate_layer(network, index, Path(build_dir) / f"layer{index}.v", pipeline=pipeline)
+    generated = generate_layer(network, index, Path(build_dir) / f"layer{index}.v", pipeline=pipeline,
+                               popcount=popcount)
     start = time.perf_counter()
     report = run_bench(generated.verilog, generated.info, beats, expected, decode=decode,
                        outputs_per_image=len(expected) // len(pixels),
@@ -232,7 +242,8 @@ class LayoutSimulation:
 
 def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simulator: str = "icarus",
                     waves: bool = False, pipeline: int = 0, seed: int = 0,
-                    build_root: str | os.PathLike = "build", say=lambda message: None) -> LayoutSimulation:
+                    build_root: str | os.PathLike = "build", popcount: Strategy = GENERIC,
+                    say=lambda message: None) -> LayoutSimulation:
     """`hbnn simulate`: generate the layout's Verilog, run `images` test images of its data set (random
     inputs if the layout names none) through it in `simulator`, and compare with the golden model."""
     from hw.generate import generate
@@ -245,9 +256,10 @@ def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simula
         raise ValueError(f"images must be a positive integer, not {images!r}")
     network = layout.load(layout_path)
     name = Path(layout_path).stem
-    folder = Path(build_root) / "sim" / f"{name}-{simulator}"
+    suffix = "" if popcount.name == "generic" else f"-{popcount.label}"
+    folder = Path(build_root) / "sim" / f"{name}-{simulator}{suffix}"
     say(f"generating Verilog for {name} ...")
-    generated = generate(network, folder / f"{name}.v", pipeline=pipeline)
+    generated = generate(network, folder / f"{name}.v", pipeline=pipeline, popcount=popcount)
     dataset_name = network.provenance.get("dataset")
     labels = None
     if dataset_name in data.DATASETS:

@@ -176,3 +176,27 @@ def test_a_design_too_big_for_the_board_is_one_line_and_leaves_nothing(capsys, t
     assert re.fullmatch(r"hbnn: error: the design needs at least [\d,]+ logic cells but icebreaker has "
                         r"5,280 \(LUT4 [\d,]+, carry [\d,]+, FF [\d,]+\)\n", err), err
     assert not (tmp_path / "synth").exists() or not list((tmp_path / "synth").iterdir())
+
+
+@pytest.mark.parametrize("board_name, carry", [("ulx3s-25f", "CCU2C"), ("icebreaker", "SB_CARRY")])
+def test_synth_with_mapped_popcounts_uses_the_family_carry_cells(tmp_path, board_name, carry):
+    """`--popcount mapped` builds the popcounts from the family's cells; on ECP5 the chain starts
+    reach nextpnr with CIN free, so it adds no feed-in CCU2C (boards.chain_starts)."""
+    network = dense_layer(32, 4, "1.4")
+    path = layout.save(network, tmp_path / "small.npz")
+    assert main(["synth", str(path), "--board", board_name, "--popcount", "mapped", "--quiet",
+                 "--build", str(tmp_path)]) == 0
+    build = tmp_path / "synth" / f"small-{board_name}-mapped"
+    report = json.loads((build / "report.json").read_text())
+    stat = json.loads((build / "top.stat.json").read_text())
+    popcounts = {name: module for name, module in stat["modules"].items() if "mapped-" in name}
+    widths = {name: int(re.search(r"\.w(\d+)", name).group(1)) for name in popcounts}
+    assert popcounts and all(module["num_cells_by_type"].get(carry, 0) > 0
+                             for name, module in popcounts.items() if widths[name] >= 2)
+    assert json.loads((build / "core.json").read_text())["popcount"]["strategy"] == "mapped"
+    if board_name == "ulx3s-25f":
+        netlist = json.loads((build / "top.json").read_text())
+        starts = [cell for module in netlist["modules"].values() for cell in module.get("cells", {}).values()
+                  if cell["type"] == "CCU2C" and cell["connections"].get("CIN") == ["x"]]
+        assert starts                                        # chain starts freed for nextpnr
+    assert report["placement"]["fmax_mhz"] > 5

@@ -14,6 +14,7 @@ routed by nextpnr, which writes the routed netlist. Counted there, for the popco
   ECP5 LUT4s and CCU2C halves that add), per input bit;
 - logic cells: everything the popcount occupies (iCE40 logic cells incl. carry feed-in/feed-out
   and register-only cells; ECP5 LUT4 sites = LUT4 + 2 per CCU2C), per input bit;
+- flip-flops: the popcount's pipeline registers (inside the logic cells on iCE40);
 - Fmax: nextpnr's figure for the design (the popcount is its critical path).
 
 `--pipeline P` adds P register levels inside each popcount (`hw.adders.spread` over its levels).
@@ -70,7 +71,8 @@ def build(width: int, family: str, strategy: str, pipeline: int, root: Path, say
     result = flow.run_tools(plan, board, folder, say=say, progress=False)
     counts = count_cells(folder / "routed.json", family)
     return {"width": width, "family": family, "strategy": strategy, "pipeline": pipeline,
-            "lut4": counts["lut4"], "cells": counts["cells"], "fmax_mhz": round(result.placement.fmax_mhz, 1),
+            "lut4": counts["lut4"], "cells": counts["cells"], "flip_flops": counts["flip_flops"],
+            "fmax_mhz": round(result.placement.fmax_mhz, 1),
             "lut4_per_bit": round(counts["lut4"] / width, 3), "cells_per_bit": round(counts["cells"] / width, 3),
             "folder": str(folder)}
 
@@ -107,15 +109,18 @@ def count_cells(routed: Path, family: str) -> dict:
         return name.startswith("$nextpnr") and any(
             other.startswith(INSTANCE + ".") for bits in cell["connections"].values() for bit in bits
             for other in names.get(bit, []))
-    lut4 = cells = 0
+    lut4 = cells = flip_flops = 0
     for name, cell in top["cells"].items():
         if not ours(name, cell):
             continue
         parameters, pins = cell["parameters"], cell["connections"]
         if family == "ice40" and cell["type"] == "ICESTORM_LC":
             cells += 1
+            flip_flops += parameters.get("DFF_ENABLE", "0") == "1"
             lut4 += _depends_on_two(int(parameters.get("LUT_INIT", "0"), 2),
                                     [first(pins.get(f"I{k}", [])) for k in range(4)])
+        elif family == "ecp5" and cell["type"] == "TRELLIS_FF":
+            flip_flops += 1
         elif family == "ecp5" and cell["type"] == "TRELLIS_COMB":
             cells += 1
             init = int(parameters.get("INITVAL", "0"), 2)
@@ -123,11 +128,12 @@ def count_cells(routed: Path, family: str) -> dict:
                 lut4 += (init >> 8) != 0           # a Sum half; a Pass half has P = 0
             else:
                 lut4 += _depends_on_two(init, [first(pins.get(p, [])) for p in "ABCD"])
-    return {"lut4": lut4, "cells": cells}
+    return {"lut4": lut4, "cells": cells, "flip_flops": flip_flops}
 
 
-COLUMNS = ("width", "family", "strategy", "pipeline", "lut4", "lut4_per_bit", "cells", "cells_per_bit", "fmax_mhz")
-DIGITS_COLUMNS = ("weights", "strategy", "lanes", "popcount_cells", "popcount_cells_per_bit", "design_lut4",
+COLUMNS = ("width", "family", "strategy", "pipeline", "lut4", "lut4_per_bit", "cells", "cells_per_bit",
+           "flip_flops", "fmax_mhz")
+DIGITS_COLUMNS = ("weights", "strategy", "pipeline", "lanes", "popcount_cells", "popcount_cells_per_bit", "design_lut4",
                   "placed_sites", "fmax_mhz", "accuracy")
 
 
@@ -152,7 +158,7 @@ def popcount_usage(stat: dict, family: str, top: str) -> tuple[int, int]:
     return lanes, cells
 
 
-def digits_rows(board_name: str, mixes, root: Path) -> list[dict]:
+def digits_rows(board_name: str, mixes, root: Path, *, pipeline: int = 0) -> list[dict]:
     """The digits MLP at `mixes` (power-of-two plane ratios, as `hbnn demo`) built with each
     strategy through `hbnn compare` (which also checks the Verilog bit-exact on 20 test images)."""
     from boards.compare import compare
@@ -161,15 +167,17 @@ def digits_rows(board_name: str, mixes, root: Path) -> list[dict]:
     rows = []
     for strategy in ("generic", "mapped"):
         result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), board=board, ratio_digits=1,
-                         images=20, root=root, energy=False, popcount=strategy, progress=False,
+                         images=20, root=root, energy=False, popcount=strategy, pipeline=pipeline,
+                         progress=False,
                          say=lambda message: print(message, file=sys.stderr, flush=True))
-        built = "" if strategy == "generic" else f"-{strategy}"
+        built = ("" if strategy == "generic" else f"-{strategy}") + (f"-p{pipeline}" if pipeline else "")
         for row in result.rows:
             folder = root / "synth" / f"{Path(row.layout).stem}-{board.name}{built}"
             stat = reports.read_stat(folder / "top.stat.json")
             lanes, cells = popcount_usage(stat, board.family, reports.module_named(stat, "top"))
             placed = row.synthesis.placement
-            rows.append({"weights": row.weights, "strategy": strategy, "lanes": lanes, "popcount_cells": cells,
+            rows.append({"weights": row.weights, "strategy": strategy, "pipeline": pipeline, "lanes": lanes,
+                         "popcount_cells": cells,
                          "popcount_cells_per_bit": round(cells / lanes, 3),
                          "design_lut4": row.synthesis.cells.lut4_equivalent, "placed_sites": placed.logic.used,
                          "fmax_mhz": round(placed.fmax_mhz, 1), "accuracy": round(100 * row.accuracy, 2)})
@@ -199,7 +207,8 @@ def main(argv=None) -> int:
     parser.add_argument("--board", default="ulx3s-85f", help="board of --digits (default: ulx3s-85f)")
     args = parser.parse_args(argv)
     if args.digits:
-        rows = digits_rows(args.board, ("1", "1.4", "2"), Path("build"))
+        rows = [row for pipeline in args.pipelines if pipeline >= 0
+                for row in digits_rows(args.board, ("1", "1.4", "2"), Path("build"), pipeline=pipeline)]
         print(table(rows, DIGITS_COLUMNS))
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2) + "\n")

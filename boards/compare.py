@@ -85,10 +85,12 @@ def _lanes(network: Network) -> int:
 
 def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
             width: int | None = None, ratio_digits: int = 0, seed: int = 0, images: int = 20, simulator: str = "icarus",
-            root: str | Path = "build", energy: bool = True, popcount: str = "generic", progress: bool = True,
-            say=print) -> Comparison:
+            root: str | Path = "build", energy: bool = True, popcount: str = "generic", pipeline: int = 0,
+            progress: bool = True, say=print) -> Comparison:
     """Run the comparison (module docstring); returns the rows and the paths of the outputs.
-    `popcount` ("generic" or "mapped") is the popcount strategy of the simulated and built designs."""
+    `popcount` ("generic" or "mapped") is the popcount strategy and `pipeline` the register levels
+    per popcount of the simulated and built designs (the energy estimate reads the generic,
+    unpipelined Verilog)."""
     from hw.generate import generate
     from hw.popcount import strategy_for
     from model import data
@@ -103,8 +105,10 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
                for mix in mixes]                                          # bad values fail here
     strategy = strategy_for(popcount, board.family)                      # bad names fail here
     suffix = (f"-width{width}" if width else "") + (f"-rd{ratio_digits}" if ratio_digits else "")
-    built = "" if popcount == "generic" else f"-{popcount}"
+    built = ("" if popcount == "generic" else f"-{popcount}") + (f"-p{pipeline}" if pipeline else "")
     name = f"{dataset}-{configs[0].net}{suffix}-{board.name}{built}"
+    if not isinstance(pipeline, int) or pipeline < 0:
+        raise ConfigError(f"pipeline depth must be a non-negative integer, not {pipeline!r}")
     out_dir = root / "compare" / name
     dataset_data = data.load(dataset)
     sample = dataset_data.test_x[:images]
@@ -119,8 +123,8 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
             checkpoint_path, root / "layouts" / (checkpoint_path.stem + ".npz"))
         accuracy = agreement.golden_accuracy
         generated = generate(network, root / "verilog" / (checkpoint_path.stem + ".v"))
-        checked = generated if popcount == "generic" else generate(
-            network, root / "verilog" / f"{checkpoint_path.stem}-{strategy.label}.v", popcount=strategy)
+        checked = generated if not built else generate(
+            network, root / "verilog" / f"{checkpoint_path.stem}{built}.v", popcount=strategy, pipeline=pipeline)
         pixels = pixel_codes(network, sample)
         report = simulate(network, checked.verilog, checked.description, pixels, simulator=simulator,
                           build_dir=root / "sim" / f"{checkpoint_path.stem}-{simulator}{built}", seed=seed)
@@ -135,6 +139,7 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
 
     say(f"synthesis, place and route of {len(prepared)} designs for {board.name}, two at a time")
     builds = [prepare_build(network, board, root / "synth" / f"{path.stem}-{board.name}{built}", popcount=popcount,
+                            pipeline=pipeline,
                             say=lambda message, mix=mix: say(f"{mix} bits: {message}"))
               for mix, network, _, _, _, _, _, path in prepared]
     # Longest first (the most weight bits is the largest design), so the last job to finish is a

@@ -209,7 +209,7 @@ def _cmd_compare(args) -> int:
                          ratio_digits=args.ratio_digits,
                          seed=args.seed,
                          images=args.images, simulator=args.sim, root=args.build, energy=not args.no_energy,
-                         popcount=args.popcount,
+                         popcount=args.popcount, pipeline=args.pipeline,
                          progress=not args.quiet, say=say)
     except ToolFailed as error:
         print(f"hbnn: error: {error}", file=sys.stderr)
@@ -272,7 +272,7 @@ def _cmd_demo(args) -> int:
         dataset="digits", net="mlp", mixes=",".join(DEMO_MIXES), board=DEMO_BOARD, width=None,
         ratio_digits=DEMO_RATIO_DIGITS,
         images=args.images, sim=args.sim, seed=args.seed, no_energy=False, build=args.build,
-        quiet=args.quiet, popcount=DEMO_POPCOUNT))
+        quiet=args.quiet, popcount=DEMO_POPCOUNT, pipeline=0))
 
 
 DEMO_MIXES = ("1", "1.2", "1.4", "2", "3")
@@ -419,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--no-energy", action="store_true", help="skip the energy estimate")
     compare.add_argument("--build", default="build", help="folder for all outputs")
     compare.add_argument("--quiet", action="store_true", help="no progress messages")
+    compare.add_argument("--pipeline", type=int, default=0, help="register levels inside every popcount")
     _add_popcount_option(compare, family=False)
     compare.set_defaults(run=_cmd_compare)
 

@@ -23,8 +23,10 @@ of their own. (The first version, one chain per level cut every 16 cells, was bo
 
 Ports and pipelining are those of `popcount.Tree` (`i`, `o`, `en`; `registered_levels` are the
 adder levels whose outputs are registered, levels past the root being extra output registers;
-`latency` = their number). With registers, inputs are consumed by the first registered level
-(`pipelined_plan`), so no input needs a register of its own (a whole logic cell on iCE40).
+`latency` = their number). On iCE40, where a flip-flop alone takes a whole logic cell, inputs are
+all consumed before the first registered level (`pipelined_plan`); on ECP5, whose flip-flops sit
+beside the LUTs, an input waits in registers for the carry-in slot of a higher adder, which keeps
+one LUT4 per input bit however many registers there are.
 
 `family` picks the cells (iCE40 SB_LUT4 + SB_CARRY, ECP5 CCU2C); `behavioural=True` builds them as
 Amaranth logic for the Amaranth simulator, otherwise as `Instance`s (`hw.primitives`).
@@ -46,6 +48,10 @@ from .primitives import Cells
 # (benchmarks/popcount_mapping.py); ECP5 routes into a chain more slowly than it ripples along it
 MAX_CELLS = {"ice40": 16, "ecp5": 8}
 CHAIN_LIMIT = 96     # no chain longer than this: a UP5K column holds 8 x 30 logic cells
+# chains of a pipeline stage one adder level deep (a register after every level): on iCE40 at most
+# 8 cells (Fmax at or above the generic tree's at N = 64 and 256); ECP5's carry is far faster (yosys
+# models 43 ps per CCU2C; nextpnr's UP5K timing 0.28 ns per iCE40 cell), so its chains are not cut
+STAGE_CHAIN_LIMIT = {"ice40": 8, "ecp5": CHAIN_LIMIT}
 
 
 @dataclass
@@ -149,18 +155,27 @@ class Tree(Counter):
         cells = Cells(self.family, behavioural=self.behavioural)
         values = {leaf: Operand([self.i[leaf * b + t] for t in range(b)], (1 << b) - 1)
                   for leaf in range(self.width)}
+        # ECP5 flip-flops sit beside the LUTs, so inputs may wait in registers for a carry-in slot
+        # higher up; an iCE40 flip-flop takes a logic cell of its own
+        waits = self.family == "ecp5"
         root = pipelined_plan(list(range(self.width)), absorb=b == 1,
-                              first_register=min(self.registered_levels, default=None))
+                              first_register=None if waits else min(self.registered_levels, default=None))
         levels = adders_by_level(root)
         depth = max(levels, default=0)
         subtree_of = chain_subtrees(root, top_level=self._subtree_level())
         registered = set(self.registered_levels)
         stage: list[Add] = []          # the adders between two register levels
+        stage_levels = 0
         last = max(depth, max(registered, default=0))
         for level in range(1, last + 1):
             stage += levels.get(level, [])
+            stage_levels += 1
             if level in registered or level == last:
-                for group in self._chains(stage, values, subtree_of):
+                # a stage of one level: its chains are the stage's whole timing path, and an iCE40
+                # carry step (0.28 ns) is slow enough to matter there
+                limit = STAGE_CHAIN_LIMIT[self.family] if stage_levels == 1 else CHAIN_LIMIT
+                stage_levels = 0
+                for group in self._chains(stage, values, subtree_of, limit=limit):
                     self._place(m, cells, group, values)
                 stage = []
             if level in registered:
@@ -177,10 +192,10 @@ class Tree(Counter):
             level += 1
         return level
 
-    def _chains(self, adders: list[Add], values, subtree_of) -> list[list[Add]]:
+    def _chains(self, adders: list[Add], values, subtree_of, *, limit: int) -> list[list[Add]]:
         """The adders of one pipeline stage (in level order) as carry chains: one per level-H
         subtree, its levels one after the other (module docstring); an adder above level H, or
-        one that would take a chain past `CHAIN_LIMIT` cells, starts a chain of its own."""
+        one that would take a chain past `limit` cells, starts a chain of its own."""
         groups: dict[int, list[list[Add]]] = {}
         cells: dict[int, int] = {}
         leaf_maximum = (1 << self.element_bits) - 1
@@ -193,7 +208,7 @@ class Tree(Counter):
         for adder in adders:
             key = id(subtree_of[id(adder)])
             size = max(maximum(adder.left), maximum(adder.right)).bit_length() + 1
-            if key not in groups or cells[key] + size > CHAIN_LIMIT:
+            if key not in groups or cells[key] + size > limit:
                 groups.setdefault(key, []).append([])
                 cells[key] = 1
             groups[key][-1].append(adder)

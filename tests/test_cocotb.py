@@ -107,3 +107,30 @@ def test_other_nets_and_mixes_in_verilog(tmp_path, dataset, net, mix):
     noise = np.random.default_rng(5).integers(0, 1 << network.pixel_bits, size=(2,) + network.input_shape)
     report = run(network, np.concatenate([images, noise]), tmp_path, seed=4)
     assert report.images == 4 and report.bit_exact, report.mismatches[:3]
+
+
+@pytest.mark.parametrize("family, source", [("ecp5", "test images"), ("ice40", "random inputs")])
+def test_mapped_mlp_verilog_is_bit_exact(digits_nets, tmp_path, family, source):
+    """The digits MLP with popcounts built from iCE40 / ECP5 cells, run in Icarus on yosys's models
+    of those cells."""
+    from hw.popcount import Strategy
+
+    network = digits_nets["mlp"]
+    if source == "test images":
+        pixels = pixel_codes(network, data.load("digits").test_x[40:60])
+    else:
+        pixels = np.random.default_rng(5).integers(0, 1 << network.pixel_bits, size=(20, 1, 8, 8))
+    generated = generate(network, tmp_path / "net.v", pipeline=2, popcount=Strategy("mapped", family))
+    report = simulate(network, generated.verilog, generated.description, pixels, build_dir=tmp_path / "build",
+                      seed=4)
+    assert report.images == 20 and report.bit_exact, report.mismatches[:5]
+
+
+def test_mapped_mlp_is_bit_exact_in_the_amaranth_simulator(digits_nets):
+    from hw.popcount import Strategy
+    from sim.network_check import check
+
+    network = digits_nets["mlp"]
+    pixels = pixel_codes(network, data.load("digits").test_x[60:63])
+    result = check(network, pixels, pipeline=1, popcount=Strategy("mapped", "ecp5"), seed=2)
+    assert result.images == 3 and result.bit_exact, result.mismatches[:5]

@@ -249,8 +249,12 @@ def format_synthesis(report, board) -> str:
     logic = "logic cells" if report.family == "ice40" else "LUT4 sites"
     # iCE40 flip-flops live inside the logic cells, so only ECP5 has a separate FF count
     placed_flip_flops = "" if report.family == "ice40" else f"FF {placed.flip_flops.used:,}, "
+    def sites(counts) -> str:
+        """An ECP5 CCU2C holds two LUT4s: their total too (mapped popcounts are mostly CCU2Cs)."""
+        return f" ({counts.lut4_equivalent:,} LUT4 sites)" if report.family == "ecp5" else ""
+
     lines = [f"{board.title}",
-             f"  synthesis:       LUT4 {cells.lut4:,}, carry {cells.carry:,}, FF {cells.flip_flops:,}, "
+             f"  synthesis:       LUT4 {cells.lut4:,}, carry {cells.carry:,}{sites(cells)}, FF {cells.flip_flops:,}, "
              f"BRAM {cells.bram}, DSP {cells.dsp}",
              f"  place and route: {logic} {placed.logic.used:,}/{placed.logic.available:,} "
              f"({100 * placed.logic.fraction:.1f} %), {placed_flip_flops}"
@@ -261,7 +265,7 @@ def format_synthesis(report, board) -> str:
              f"(core; the UART bridge is slower)"]
     for layer in report.layers:
         lines.append(f"  layer {layer.index} ({layer.kind}): LUT4 {layer.cells.lut4:,}, carry "
-                     f"{layer.cells.carry:,}, FF {layer.cells.flip_flops:,}")
+                     f"{layer.cells.carry:,}{sites(layer.cells)}, FF {layer.cells.flip_flops:,}")
     lines.append("  time: " + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in report.seconds.items()))
     return "\n".join(lines)
 

@@ -27,19 +27,21 @@ from .primitives import Cells, half_init, lut_init
 
 @dataclass(frozen=True)
 class Sum:
+    """S = a ^ b ^ CIN, COUT = majority(a, b, CIN)."""
     a: Value
     b: Value
 
 
 @dataclass(frozen=True)
 class Pass:
+    """S = CIN, COUT = inject (0 when None)."""
     inject: Value | None = None
 
 
 XOR3 = lut_init(lambda i0, i1, i2, i3: i1 ^ i2 ^ i3)     # S of a Sum (I3 = CIN)
 FEED = lut_init(lambda i0, i1, i2, i3: i3)               # S of a Pass: CIN to the fabric
-SUM_HALF = half_init(lambda a, b, c: a ^ b, lambda a, b: a)
-PASS_HALF = half_init(lambda a, b, c: 0, lambda a, b: a)
+SUM_HALF = half_init(lambda a, b, c: a ^ b, lambda a, b: a)   # P = A ^ B; G = A (= B when P = 0)
+PASS_HALF = half_init(lambda a, b, c: 0, lambda a, b: a)       # P = 0: S = CIN, COUT = G = A
 
 
 def place(m: Module, cells: Cells, chain: list) -> list:

@@ -170,10 +170,8 @@ def digits_rows(board_name: str, mixes, root: Path, *, pipeline: int = 0) -> lis
                          images=20, root=root, energy=False, popcount=strategy, pipeline=pipeline,
                          progress=False,
                          say=lambda message: print(message, file=sys.stderr, flush=True))
-        built = ("" if strategy == "generic" else f"-{strategy}") + (f"-p{pipeline}" if pipeline else "")
         for row in result.rows:
-            folder = root / "synth" / f"{Path(row.layout).stem}-{board.name}{built}"
-            stat = reports.read_stat(folder / "top.stat.json")
+            stat = reports.read_stat(Path(row.build) / "top.stat.json")
             lanes, cells = popcount_usage(stat, board.family, reports.module_named(stat, "top"))
             placed = row.synthesis.placement
             rows.append({"weights": row.weights, "strategy": strategy, "pipeline": pipeline, "lanes": lanes,

@@ -49,6 +49,7 @@ class MixResult:
     synthesis: SynthesisReport
     energy: dict | None          # boards.energy estimate as data (None when not measured)
     layout: str
+    build: str                   # the synthesis folder (yosys and nextpnr outputs)
 
     @property
     def lut4(self) -> int:
@@ -139,8 +140,7 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
 
     say(f"synthesis, place and route of {len(prepared)} designs for {board.name}, two at a time")
     builds = [prepare_build(network, board, root / "synth" / f"{path.stem}-{board.name}{built}", popcount=popcount,
-                            pipeline=pipeline,
-                            say=lambda message, mix=mix: say(f"{mix} bits: {message}"))
+                            pipeline=pipeline, say=lambda message, mix=mix: say(f"{mix} bits: {message}"))
               for mix, network, _, _, _, _, _, path in prepared]
     # Longest first (the most weight bits is the largest design), so the last job to finish is a
     # short one: the two workers (yosys, nextpnr and Icarus use a core each) end close together.
@@ -158,8 +158,8 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
                     other.cancel()
                 raise job.exception()
     rows = []
-    for (mix, network, layout_path, accuracy, trained, _, pixels, _), synth_job, energy_job in zip(
-            prepared, synth_jobs, energy_jobs):
+    for (mix, network, layout_path, accuracy, trained, _, pixels, _), build, synth_job, energy_job in zip(
+            prepared, builds, synth_jobs, energy_jobs):
         synthesis = synth_job.result()
         estimate = None
         if energy_job is not None:
@@ -169,7 +169,7 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
             f"Fmax {synthesis.placement.fmax_mhz:.1f} MHz"
             + ("" if estimate is None else f", about {estimate['fpga_nj_per_image']:.2f} nJ per image"))
         rows.append(MixResult(mix, average_bits(network), accuracy, trained.float_accuracy, len(pixels),
-                              synthesis, estimate, str(layout_path)))
+                              synthesis, estimate, str(layout_path), str(build.build_dir)))
     outputs = _write_outputs(out_dir, dataset, configs[0].net, board, rows)
     return Comparison(dataset, configs[0].net, board.name, rows, outputs)
 

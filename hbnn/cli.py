@@ -228,10 +228,7 @@ def _strategy(args):
 
     if args.popcount == "mapped" and args.family is None:
         raise _config_error("--popcount mapped needs --family ice40 or ecp5 (the cells to instantiate)")
-    try:
-        return Strategy(args.popcount, args.family if args.popcount == "mapped" else None)
-    except ValueError as error:
-        raise _config_error(str(error)) from None
+    return Strategy(args.popcount, args.family if args.popcount == "mapped" else None)
 
 
 def _add_popcount_option(parser, *, family: bool) -> None:

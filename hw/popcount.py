@@ -21,15 +21,19 @@ from amaranth.lib.wiring import In, Out
 from .adders import balanced_sum, spread, tree_depth
 
 
+def check_shape(width, element_bits) -> None:
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"Popcount width must be a positive integer, not {width!r}")
+    if not isinstance(element_bits, int) or element_bits < 1:
+        raise ValueError(f"Popcount element bits must be a positive integer, not {element_bits!r}")
+
+
 class Counter(wiring.Component):
     """What every popcount strategy's tree shares: checked width and element bits, the ports
     `i`, `o`, `en`, the `registered_levels` and the `latency` they give."""
 
     def __init__(self, width: int, *, element_bits: int = 1, registered_levels=()):
-        if not isinstance(width, int) or width < 1:
-            raise ValueError(f"Popcount width must be a positive integer, not {width!r}")
-        if not isinstance(element_bits, int) or element_bits < 1:
-            raise ValueError(f"Popcount element bits must be a positive integer, not {element_bits!r}")
+        check_shape(width, element_bits)
         self.width = width
         self.element_bits = element_bits
         self.registered_levels = tuple(registered_levels)
@@ -45,12 +49,13 @@ class Counter(wiring.Component):
 class Tree(Counter):
     def __init__(self, width: int, *, element_bits: int = 1, pipeline: int = 0, registered_levels=None,
                  name_every: int = 1):
+        check_shape(width, element_bits)
         if not isinstance(pipeline, int) or pipeline < 0:
             raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
         self.name_every = name_every
         # explicit register levels let trees of different widths share one latency (mvu.Unrolled)
         if registered_levels is None:
-            registered_levels = spread(pipeline, tree_depth(width)) if isinstance(width, int) and width > 0 else ()
+            registered_levels = spread(pipeline, tree_depth(width))
         super().__init__(width, element_bits=element_bits, registered_levels=registered_levels)
 
     def elaborate(self, platform):

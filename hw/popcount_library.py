@@ -54,21 +54,20 @@ class Library:
 
     def instantiate(self, m: Module, lanes, *, element_bits: int = 1, registered_levels=(),
                     enable=None, name: str = "pop") -> Signal:
-        instance = name
         """popcount(lanes) (or the sum of its `element_bits`-bit elements) through the shared module
-        for its shape; returns the count signal."""
+        for its shape, as instance `name`; returns the count signal."""
         width = len(lanes) // element_bits
         levels = tuple(registered_levels)
         suffix = (f"w{width}" + (f"x{element_bits}" if element_bits > 1 else "")
                   + (f"_r{'_'.join(map(str, levels))}" if levels else "")
                   + ("" if self.strategy.name == "generic" else f".{self.strategy.label}"))
-        name = self.entries.setdefault((width, element_bits, levels), f"{self.prefix}.{suffix}")
+        module = self.entries.setdefault((width, element_bits, levels), f"{self.prefix}.{suffix}")
         count = Signal(range(width * ((1 << element_bits) - 1) + 1))
         ports = {"i_i": lanes, "o_o": count}
         if levels:
             ports.update(i_en=Const(1, 1) if enable is None else enable, i_clk=ClockSignal(),
                          i_rst=ResetSignal(allow_reset_less=True))
-        m.submodules[instance] = Instance(name, **ports)
+        m.submodules[name] = Instance(module, **ports)
         return count
 
     def rtlil(self) -> str:

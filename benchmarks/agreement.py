@@ -11,12 +11,12 @@ import time
 
 import torch
 
-from model import data, golden
-from model.agreement import measure
-from model.export import export, pixel_codes
-from model.nets import NETS
-from model.recipes import net_config, train_config_for
-from model.training import train
+from hbnn.model import data, golden
+from hbnn.model.agreement import measure
+from hbnn.model.export import export, pixel_codes
+from hbnn.model.nets import NETS
+from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.training import train
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from boards import reports
+from hbnn.boards import reports
 
 
 def breakdown(build: Path) -> list[tuple[str, int, int]]:

@@ -21,17 +21,17 @@ from pathlib import Path
 
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
 
-from hw.generate import generate  # noqa: E402
-from hw.synthetic import dense_layer  # noqa: E402
+from hbnn.hw.generate import generate  # noqa: E402
+from hbnn.hw.synthetic import dense_layer  # noqa: E402
 
 
 def trained_layout(net: str):
     import torch
 
-    from model import data
-    from model.export import export
-    from model.recipes import net_config, train_config_for
-    from model.training import train
+    from hbnn.model import data
+    from hbnn.model.export import export
+    from hbnn.model.recipes import net_config, train_config_for
+    from hbnn.model.training import train
 
     torch.set_num_threads(1)
     config = net_config("digits", net, weights="1.4")

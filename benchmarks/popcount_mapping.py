@@ -32,10 +32,10 @@ from pathlib import Path
 
 from amaranth.hdl import Cat, Elaboratable, Module, Mux, Signal
 
-from boards import BOARDS, flow, reports
-from hw import popcount_library
-from hw.adders import spread, tree_depth
-from hw.popcount import strategy_for
+from hbnn.boards import BOARDS, flow, reports
+from hbnn.hw import popcount_library
+from hbnn.hw.adders import spread, tree_depth
+from hbnn.hw.popcount import strategy_for
 
 BOARD_OF = {"ice40": "icebreaker", "ecp5": "ulx3s-85f"}
 INSTANCE = "pop"
@@ -161,7 +161,7 @@ def popcount_usage(stat: dict, family: str, top: str) -> tuple[int, int]:
 def digits_rows(board_name: str, mixes, root: Path, *, pipeline: int = 0) -> list[dict]:
     """The digits MLP at `mixes` (power-of-two plane ratios, as `hbnn demo`) built with each
     strategy through `hbnn compare` (which also checks the Verilog bit-exact on 20 test images)."""
-    from boards.compare import compare
+    from hbnn.boards.compare import compare
 
     board = BOARDS[board_name]
     rows = []

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import torch
 
-from hw.generate import generate
-from model import data
-from model.export import export, pixel_codes
-from model.recipes import net_config, train_config_for
-from model.training import train
-from sim.runner import simulate
+from hbnn.hw.generate import generate
+from hbnn.model import data
+from hbnn.model.export import export, pixel_codes
+from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.training import train
+from hbnn.sim.runner import simulate
 
 
 def main() -> None:

@@ -10,10 +10,10 @@ import time
 
 import torch
 
-from model import data
-from model.nets import NETS
-from model.recipes import net_config, train_config_for
-from model.training import train
+from hbnn.model import data
+from hbnn.model.nets import NETS
+from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.training import train
 
 
 def main() -> None:

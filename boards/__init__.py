@@ -4,7 +4,7 @@
 one up with a one-line error naming the choices.
 """
 
-from model.errors import unknown_choice
+from hbnn.model.errors import unknown_choice
 
 from . import ice40_hx8k, icebreaker, ulx3s_25f, ulx3s_85f
 from .board import Board, Capacity

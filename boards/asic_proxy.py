@@ -38,8 +38,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hw.adders import signed_digits
-from model.layout import MaxPool, Network, WeightLayer
+from hbnn.hw.adders import signed_digits
+from hbnn.model.layout import MaxPool, Network, WeightLayer
 
 # yosys ends a command at a token that ends in ";": the ABC script "+strash;dc2;map" stays whole
 SCRIPT = ("read_verilog {source}; synth -flatten -top {top} -noabc; dfflegalize -cell $_DFF_P_ 01; "

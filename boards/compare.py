@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hw.generate import write_atomic
-from model.errors import ConfigError
-from model.layout import Network
+from hbnn.hw.generate import write_atomic
+from hbnn.model.errors import ConfigError
+from hbnn.model.layout import Network
 
 from .board import Board
 from .flow import SynthesisReport
@@ -92,12 +92,12 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
     `popcount` ("generic" or "mapped") is the popcount strategy and `pipeline` the register levels
     per popcount of the simulated and built designs (the energy estimate reads the generic,
     unpipelined Verilog)."""
-    from hw.generate import generate
-    from hw.popcount import strategy_for
-    from model import data
-    from model.export import pixel_codes
-    from model.recipes import export_checkpoint, net_config
-    from sim.runner import simulate
+    from hbnn.hw.generate import generate
+    from hbnn.hw.popcount import strategy_for
+    from hbnn.model import data
+    from hbnn.model.export import pixel_codes
+    from hbnn.model.recipes import export_checkpoint, net_config
+    from hbnn.sim.runner import simulate
 
     if not mixes:
         raise ConfigError("no bit mixes given; name at least one, e.g. 1,1.4,2")
@@ -183,8 +183,8 @@ class _Trained:
 def _trained(config, *, seed: int, root: Path, progress: bool, suffix: str = ""):
     """The trained net for `config`: its checkpoint when one matches, else train and save one.
     (`suffix` tells apart nets the default checkpoint name does not, e.g. a non-default width.)"""
-    from model import checkpoint
-    from model.recipes import default_checkpoint_path, train_checkpoint, train_config_for
+    from hbnn.model import checkpoint
+    from hbnn.model.recipes import default_checkpoint_path, train_checkpoint, train_config_for
 
     path = default_checkpoint_path(config, seed, root)
     path = path.with_name(path.stem + suffix + path.suffix)
@@ -203,7 +203,7 @@ def _trained(config, *, seed: int, root: Path, progress: bool, suffix: str = "")
 def _activity_and_transistors(network, generated, pixels, *, build_dir: Path):
     """Switching activity of the generated Verilog on the test images (Icarus) and its CMOS
     transistor count (yosys): the measured inputs of the energy estimate."""
-    from sim.network_check import input_beats
+    from hbnn.sim.network_check import input_beats
 
     from . import activity, asic_proxy
 

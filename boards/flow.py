@@ -33,8 +33,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from model.errors import ConfigError
-from model.layout import Network
+from hbnn.model.errors import ConfigError
+from hbnn.model.layout import Network
 
 from . import chain_starts, reports, tools
 from .board import Board
@@ -173,7 +173,7 @@ def run_tools(plan, board: Board, build_dir: Path, *, bitstream: bool = False, s
 def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
             pipeline: int = 0, popcount: str = "generic", say=print) -> PreparedBuild:
     """Check the layout and the tools, elaborate the bridged core and render its build files."""
-    from hw import network as hw_network
+    from hbnn.hw import network as hw_network
 
     hw_network.check_buildable(network)
     tools.prepare(board.family, say=say)
@@ -185,10 +185,10 @@ def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream:
 
 def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "generic"):
     """amaranth-boards' build plan for the bridged core (see `plan_design`)."""
-    from hw import generate as hw_generate
-    from hw import network as hw_network
-    from hw import popcount_library
-    from hw.popcount import strategy_for
+    from hbnn.hw import generate as hw_generate
+    from hbnn.hw import network as hw_network
+    from hbnn.hw import popcount_library
+    from hbnn.hw.popcount import strategy_for
 
     from . import bridge
 

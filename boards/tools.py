@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from model.errors import ConfigError
+from hbnn.model.errors import ConfigError
 
 # variable -> YoWASP command, per family (what amaranth's Lattice templates invoke)
 TOOL_VARIABLES = {

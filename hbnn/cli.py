@@ -33,13 +33,13 @@ def _formatter(prog):
 
 
 def _add_net_options(parser):
-    from model.activations import MAX_ACT_BITS
-    from model.allocation import ALLOCATIONS
-    from model.bitmix import NAMED_MIXES
-    from model.data import DATASETS
-    from model.nets import NETS
-    from model.proxconnect import METHODS
-    from model.residual import SCALES
+    from hbnn.model.activations import MAX_ACT_BITS
+    from hbnn.model.allocation import ALLOCATIONS
+    from hbnn.model.bitmix import NAMED_MIXES
+    from hbnn.model.data import DATASETS
+    from hbnn.model.nets import NETS
+    from hbnn.model.proxconnect import METHODS
+    from hbnn.model.residual import SCALES
 
     nets = "; ".join(f"{d}: " + "|".join(n for ds, n in NETS if ds == d) for d in DATASETS)
     parser.add_argument("--dataset", default="digits", help=f"bundled data set ({', '.join(DATASETS)})")
@@ -67,7 +67,7 @@ def _add_net_options(parser):
 
 
 def _net_config(args):
-    from model.recipes import net_config
+    from hbnn.model.recipes import net_config
 
     return net_config(args.dataset, args.net, weights=args.weights, act_bits=args.act_bits,
                       pixel_bits=args.pixel_bits, method=args.method, allocation=args.allocation,
@@ -77,13 +77,13 @@ def _net_config(args):
 
 def _config_error(message: str):
     """A ConfigError without importing model at module load (keeps `hbnn --help` fast)."""
-    from model.errors import ConfigError
+    from hbnn.model.errors import ConfigError
 
     return ConfigError(message)
 
 
 def _cmd_train(args) -> int:
-    from model.recipes import train_checkpoint
+    from hbnn.model.recipes import train_checkpoint
 
     config = _net_config(args)
     result, path = train_checkpoint(config, epochs=args.epochs, seed=args.seed, output=args.output,
@@ -97,7 +97,7 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from model.recipes import evaluate_checkpoint
+    from hbnn.model.recipes import evaluate_checkpoint
 
     config, acc = evaluate_checkpoint(args.checkpoint)
     print(f"{config.dataset}/{config.net} weights {config.weights}: test accuracy {100 * acc:.2f} %")
@@ -105,7 +105,7 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from model.recipes import export_checkpoint
+    from hbnn.model.recipes import export_checkpoint
 
     path, network, agreement = export_checkpoint(args.checkpoint, args.output)
     print(agreement.summary())
@@ -114,17 +114,17 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    from model import layout
-    from model.summary import format_summary
+    from hbnn.model import layout
+    from hbnn.model.summary import format_summary
 
     print(format_summary(layout.load(args.layout)))
     return 0
 
 
 def _cmd_generate(args) -> int:
-    from hw.generate import generate
-    from hw.network import UnsupportedLayout
-    from model import layout
+    from hbnn.hw.generate import generate
+    from hbnn.hw.network import UnsupportedLayout
+    from hbnn.model import layout
 
     network = layout.load(args.layout)
     if args.pipeline < 0:
@@ -142,7 +142,7 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_simulate(args) -> int:
-    from sim.runner import simulate_layout
+    from hbnn.sim.runner import simulate_layout
 
     try:
         result = simulate_layout(args.layout, images=args.images, simulator=args.sim, waves=args.waves,
@@ -168,10 +168,10 @@ def _cmd_simulate(args) -> int:
 
 
 def _cmd_synth(args) -> int:
-    import boards
-    from boards.flow import ToolFailed, synthesize
-    from hw.network import UnsupportedLayout
-    from model import layout
+    from hbnn import boards
+    from hbnn.boards.flow import ToolFailed, synthesize
+    from hbnn.hw.network import UnsupportedLayout
+    from hbnn.model import layout
 
     board = boards.get(args.board)
     network = layout.load(args.layout)
@@ -195,9 +195,9 @@ def _cmd_synth(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    import boards
-    from boards.compare import compare, format_table
-    from boards.flow import ToolFailed
+    from hbnn import boards
+    from hbnn.boards.compare import compare, format_table
+    from hbnn.boards.flow import ToolFailed
 
     board = boards.get(args.board)
     mixes = tuple(mix.strip() for mix in args.mixes.split(",") if mix.strip())
@@ -224,7 +224,7 @@ def _cmd_compare(args) -> int:
 
 def _strategy(args):
     """The popcount strategy of `generate`/`simulate`: --popcount, with --family for `mapped`."""
-    from hw.popcount import Strategy
+    from hbnn.hw.popcount import Strategy
 
     if args.popcount == "mapped" and args.family is None:
         raise _config_error("--popcount mapped needs --family ice40 or ecp5 (the cells to instantiate)")
@@ -283,7 +283,7 @@ DEMO_POPCOUNT = "generic"
 
 
 def _cmd_experiment(args) -> int:
-    from model import experiments
+    from hbnn.model import experiments
 
     options = {"progress": not args.quiet, "seeds": args.seeds}
     if args.name != "reconstruction":
@@ -302,7 +302,7 @@ def _add_simulator_option(parser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import boards  # plain data; no amaranth until a board is built
+    from hbnn import boards  # plain data; no amaranth until a board is built
     parser = _Parser(prog="hbnn", formatter_class=_formatter,
                      description="Heterogeneous-bitwidth binarized neural networks: train in PyTorch, "
                                  "generate bit-exact FPGA hardware.")
@@ -447,8 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from model.errors import ConfigError
-    from model.layout import LayoutError
+    from hbnn.model.errors import ConfigError
+    from hbnn.model.layout import LayoutError
 
     try:
         return args.run(args)

@@ -17,7 +17,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from model.layout import WeightLayer
+from hbnn.model.layout import WeightLayer
 
 from . import mvu, threshold
 

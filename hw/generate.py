@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.layout import MaxPool, Network
+from hbnn.model.layout import MaxPool, Network
 
 from . import network as network_module
 from . import popcount_library

@@ -37,7 +37,7 @@ from amaranth.hdl import Cat, Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from model.layout import WeightLayer
+from hbnn.model.layout import WeightLayer
 
 from . import popcount_library
 from .adders import balanced_sum, constant_product_terms, spread, tree_depth

@@ -19,7 +19,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from model.layout import MaxPool, Network
+from hbnn.model.layout import MaxPool, Network
 
 from . import argmax, dense, flatten, mvu, pool, window
 

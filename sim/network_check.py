@@ -10,12 +10,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from hw import network as network_module
-from hw.packing import pack, position_beats, unpack_signed
-from hw.popcount import GENERIC, Strategy
-from hw.popcount_library import Inline
-from model import golden
-from model.layout import Network
+from hbnn.hw import network as network_module
+from hbnn.hw.packing import pack, position_beats, unpack_signed
+from hbnn.hw.popcount import GENERIC, Strategy
+from hbnn.hw.popcount_library import Inline
+from hbnn.model import golden
+from hbnn.model.layout import Network
 
 from .amaranth_stream import run_stream
 

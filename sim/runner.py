@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hw.packing import pack, pack_signed, position_beats
-from hw.popcount import GENERIC, Strategy
-from model import golden
-from model.layout import MaxPool, Network
+from hbnn.hw.packing import pack, pack_signed, position_beats
+from hbnn.hw.popcount import GENERIC, Strategy
+from hbnn.model import golden
+from hbnn.model.layout import MaxPool, Network
 
 from .network_check import input_beats
 
@@ -76,7 +76,7 @@ def run_bench(verilog: Path, design: dict, beats: list[int], expected: list[int]
     sources = [Path(verilog).resolve()]
     family = (design.get("popcount") or {}).get("family")
     if family:          # a mapped design instantiates vendor cells: add yosys's models of them
-        from hw.primitives import simulation_models
+        from hbnn.hw.primitives import simulation_models
 
         sources.append(build_dir / f"cells_{family}.v")
         sources[-1].write_text(simulation_models(family))
@@ -87,7 +87,7 @@ def run_bench(verilog: Path, design: dict, beats: list[int], expected: list[int]
     progress_path.unlink(missing_ok=True)
     try:
         with _ProgressBar(progress_path, len(expected), show=progress):
-            runner.test(test_module="sim.cocotb_stream", hdl_toplevel=top, build_dir=build_dir,
+            runner.test(test_module="hbnn.sim.cocotb_stream", hdl_toplevel=top, build_dir=build_dir,
                         test_dir=build_dir, waves=waves, log_file=build_dir / "simulation.log",
                         extra_env={"HBNN_PLAN": str(plan_path), "HBNN_REPORT": str(report_path),
                                    "HBNN_PROGRESS": str(progress_path)})
@@ -132,7 +132,7 @@ def simulate_layer(network: Network, index: int, pixels: np.ndarray, *, simulato
                    popcount: Strategy = GENERIC) -> SimReport:
     """Layer `index` alone as its own top, fed the golden model's input for that layer, every
     output beat compared with the golden trace (levels per channel and position, or scores)."""
-    from hw.generate import generate_layer
+    from hbnn.hw.generate import generate_layer
 
     reference = reference or network
     layer = network.layers[index]
@@ -246,9 +246,9 @@ def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simula
                     say=lambda message: None) -> LayoutSimulation:
     """`hbnn simulate`: generate the layout's Verilog, run `images` test images of its data set (random
     inputs if the layout names none) through it in `simulator`, and compare with the golden model."""
-    from hw.generate import generate
-    from model import data, layout
-    from model.export import pixel_codes
+    from hbnn.hw.generate import generate
+    from hbnn.model import data, layout
+    from hbnn.model.export import pixel_codes
 
     if simulator not in SIMULATORS:
         raise ValueError(f"unknown simulator {simulator!r}; choose one of: {', '.join(SIMULATORS)}")

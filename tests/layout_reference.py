@@ -7,7 +7,7 @@ as DESIGN.md §3 writes it, with explicit loops over positions.
 
 import numpy as np
 
-from model.layout import MaxPool, Network, WeightLayer
+from hbnn.model.layout import MaxPool, Network, WeightLayer
 
 
 def input_planes(layer: WeightLayer, levels: np.ndarray) -> list[tuple[int, np.ndarray]]:

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from model.layout import InputCode, MaxPool, Network, WeightLayer, validate
+from hbnn.model.layout import InputCode, MaxPool, Network, WeightLayer, validate
 
 
 def _weight_layer(rng, kind, in_shape, out_channels, code, kernel=1, stride=1, padding=0, last=False):

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from model.activations import PixelQuantizer, ResidualActivation
-from model.errors import ConfigError
+from hbnn.model.activations import PixelQuantizer, ResidualActivation
+from hbnn.model.errors import ConfigError
 
 
 def test_pixel_codes_round_to_the_grid():

@@ -2,9 +2,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from model.allocation import ALLOCATIONS, allocate
-from model.bitmix import NAMED_MIXES, parse_mix
-from model.errors import ConfigError
+from hbnn.model.allocation import ALLOCATIONS, allocate
+from hbnn.model.bitmix import NAMED_MIXES, parse_mix
+from hbnn.model.errors import ConfigError
 
 
 def gaussian(n=4000, seed=0):

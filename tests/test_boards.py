@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-import boards
-from boards import flow, reports, tools
-from boards.board import Board, Capacity
+from hbnn import boards
+from hbnn.boards import flow, reports, tools
+from hbnn.boards.board import Board, Capacity
 from hbnn.cli import main
-from hw.synthetic import dense_layer
-from model import layout
-from model.errors import ConfigError
+from hbnn.hw.synthetic import dense_layer
+from hbnn.model import layout
+from hbnn.model.errors import ConfigError
 
 
 def test_every_board_names_an_amaranth_boards_platform():

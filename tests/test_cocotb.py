@@ -6,12 +6,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hw.generate import generate
-from model import data
-from model.export import export, pixel_codes
-from model.recipes import net_config, train_config_for
-from model.training import train
-from sim.runner import simulate
+from hbnn.hw.generate import generate
+from hbnn.model import data
+from hbnn.model.export import export, pixel_codes
+from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.training import train
+from hbnn.sim.runner import simulate
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_a_wrong_design_is_caught_and_named(digits_nets, tmp_path):
 def test_every_layer_alone_in_verilog(digits_nets, tmp_path, net_name):
     """Each layer type wrapped as its own top, fed the golden input of that layer, every output
     beat (channel levels per position, or scores) compared with the golden trace."""
-    from sim.runner import simulate_layer
+    from hbnn.sim.runner import simulate_layer
 
     network = digits_nets[net_name]
     pixels = pixel_codes(network, data.load("digits").test_x[:2])
@@ -79,7 +79,7 @@ def test_every_layer_alone_in_verilog(digits_nets, tmp_path, net_name):
 
 
 def test_a_wrong_layer_is_named_with_channel_and_position(digits_nets, tmp_path):
-    from sim.runner import simulate_layer
+    from hbnn.sim.runner import simulate_layer
 
     network = digits_nets["cnn"]
     first = network.layers[0]
@@ -113,7 +113,7 @@ def test_other_nets_and_mixes_in_verilog(tmp_path, dataset, net, mix):
 def test_mapped_mlp_verilog_is_bit_exact(digits_nets, tmp_path, family, source):
     """The digits MLP with popcounts built from iCE40 / ECP5 cells, run in Icarus on yosys's models
     of those cells."""
-    from hw.popcount import Strategy
+    from hbnn.hw.popcount import Strategy
 
     network = digits_nets["mlp"]
     if source == "test images":
@@ -127,8 +127,8 @@ def test_mapped_mlp_verilog_is_bit_exact(digits_nets, tmp_path, family, source):
 
 
 def test_mapped_mlp_is_bit_exact_in_the_amaranth_simulator(digits_nets):
-    from hw.popcount import Strategy
-    from sim.network_check import check
+    from hbnn.hw.popcount import Strategy
+    from hbnn.sim.network_check import check
 
     network = digits_nets["mlp"]
     pixels = pixel_codes(network, data.load("digits").test_x[60:63])

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-import boards
-from boards import compare as compare_module
-from boards.compare import COLUMNS, compare
+from hbnn import boards
+from hbnn.boards import compare as compare_module
+from hbnn.boards.compare import COLUMNS, compare
 from hbnn.cli import main
-from model.recipes import net_config
+from hbnn.model.recipes import net_config
 
 
 @pytest.fixture(scope="module")

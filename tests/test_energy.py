@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from random_layouts import random_network
 
-from boards import activity, energy
-from boards.activity import Activity, count_toggles
-from boards.asic_proxy import operation_counts, transistors
-from hw.generate import generate
-from hw.packing import pack_signed
-from hw.synthetic import dense_layer
-from model.layout import InputCode, Network, WeightLayer, validate
+from hbnn.boards import activity, energy
+from hbnn.boards.activity import Activity, count_toggles
+from hbnn.boards.asic_proxy import operation_counts, transistors
+from hbnn.hw.generate import generate
+from hbnn.hw.packing import pack_signed
+from hbnn.hw.synthetic import dense_layer
+from hbnn.model.layout import InputCode, Network, WeightLayer, validate
 
 # Hand-written VCD: an aliased clock (same code in two scopes), a 4-bit bus seen in two scopes,
 # a 1-bit reg, an 8-bit vector written short (extension rules), a real, x and z values.
@@ -100,7 +100,7 @@ def _toggles(sequence):
 
 
 def test_measure_counts_results_and_register_toggles_exactly(tmp_path):
-    from model import golden
+    from hbnn.model import golden
 
     net, result = _generated_layer(tmp_path)
     info = result.info

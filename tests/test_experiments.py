@@ -2,8 +2,8 @@
 
 import csv
 
-from model import experiments
-from model.allocation import ALLOCATIONS
+from hbnn.model import experiments
+from hbnn.model.allocation import ALLOCATIONS
 
 
 def test_reconstruction_writes_all_three_and_middle_out_wins(tmp_path):

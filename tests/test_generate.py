@@ -6,9 +6,9 @@ import re
 
 
 from hbnn.cli import main
-from hw.generate import generate
-from hw.network import UnsupportedLayout, check_buildable
-from model import layout
+from hbnn.hw.generate import generate
+from hbnn.hw.network import UnsupportedLayout, check_buildable
+from hbnn.model import layout
 from random_layouts import random_network
 
 

@@ -8,11 +8,11 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 import layout_reference
-from model import data, golden
-from model.agreement import measure
-from model.export import export, pixel_codes, reduce_fraction, staircase_boundaries
-from model.recipes import net_config, train_config_for
-from model.training import train
+from hbnn.model import data, golden
+from hbnn.model.agreement import measure
+from hbnn.model.export import export, pixel_codes, reduce_fraction, staircase_boundaries
+from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.training import train
 from random_layouts import random_network, random_pixels
 
 

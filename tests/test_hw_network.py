@@ -5,14 +5,14 @@ random idle on the source and backpressure on the sink."""
 import numpy as np
 import pytest
 
-from hw import dense, network
-from hw.packing import pack, unpack, unpack_signed
-from model import data, golden
-from model.export import export, pixel_codes
-from model.recipes import net_config, train_config_for
-from model.training import train
+from hbnn.hw import dense, network
+from hbnn.hw.packing import pack, unpack, unpack_signed
+from hbnn.model import data, golden
+from hbnn.model.export import export, pixel_codes
+from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.training import train
 from random_layouts import random_network, random_pixels
-from sim.amaranth_stream import run_stream
+from hbnn.sim.amaranth_stream import run_stream
 
 
 def layer_outputs(layer, payloads):
@@ -108,7 +108,7 @@ def test_the_check_catches_one_flipped_weight(digits_mlp):
     """The bench can fail: hardware built with one sign bit flipped disagrees with the golden model."""
     from dataclasses import replace
 
-    from sim.network_check import check
+    from hbnn.sim.network_check import check
 
     first = digits_mlp.layers[0]
     planes = first.planes.copy()
@@ -141,7 +141,7 @@ def with_bits(network, pattern: str):
         low, high = layer.accumulator_bounds()
         thresholds = np.linspace(low, high + 1, layer.thresholds.shape[1] + 2)[1:-1].T
         layer = replace(layer, thresholds=np.sort(np.round(thresholds).astype(np.int64), axis=1))
-    from model.layout import validate
+    from hbnn.model.layout import validate
     return validate(replace(network, layers=(layer,) + network.layers[1:]))
 
 

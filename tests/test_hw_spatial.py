@@ -5,15 +5,15 @@ networks against the golden model, with random idle and backpressure."""
 import numpy as np
 import pytest
 
-from hw import flatten, network, pool, window
-from hw.packing import pack, position_beats, unpack, unpack_signed
-from model import data, golden
-from model.export import export, pixel_codes
-from model.recipes import net_config, train_config_for
-from model.training import train
+from hbnn.hw import flatten, network, pool, window
+from hbnn.hw.packing import pack, position_beats, unpack, unpack_signed
+from hbnn.model import data, golden
+from hbnn.model.export import export, pixel_codes
+from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.training import train
 from random_layouts import random_network, random_pixels
-from sim.amaranth_stream import run_stream
-from sim.network_check import input_beats
+from hbnn.sim.amaranth_stream import run_stream
+from hbnn.sim.network_check import input_beats
 
 
 def naive_windows(fmap, kernel, stride, padding, pad_level):

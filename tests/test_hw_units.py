@@ -10,11 +10,11 @@ import pytest
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
-from hw import argmax, mvu, popcount, threshold
-from hw.adders import spread
-from hw.packing import pack, unpack, unpack_signed
-from model import golden
-from model.layout import validate
+from hbnn.hw import argmax, mvu, popcount, threshold
+from hbnn.hw.adders import spread
+from hbnn.hw.packing import pack, unpack, unpack_signed
+from hbnn.model import golden
+from hbnn.model.layout import validate
 from random_layouts import random_network, random_pixels
 
 

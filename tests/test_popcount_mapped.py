@@ -17,17 +17,17 @@ import pytest
 from amaranth.back import verilog
 from amaranth.sim import Simulator
 
-from boards.chain_starts import free_chain_starts, ignores_carry_in
-from hw import carry_chain
-from hw.generate import generate
-from hw.network import UnsupportedLayout, check_buildable
-from hw.popcount import GENERIC, Strategy, Tree, strategy_for
-from hw.popcount_mapped import Tree as MappedTree
-from hw.popcount_mapped import adders_by_level, plan
-from hw.primitives import Cells, half_init, lut_init, simulation_models
+from hbnn.boards.chain_starts import free_chain_starts, ignores_carry_in
+from hbnn.hw import carry_chain
+from hbnn.hw.generate import generate
+from hbnn.hw.network import UnsupportedLayout, check_buildable
+from hbnn.hw.popcount import GENERIC, Strategy, Tree, strategy_for
+from hbnn.hw.popcount_mapped import Tree as MappedTree
+from hbnn.hw.popcount_mapped import adders_by_level, plan
+from hbnn.hw.primitives import Cells, half_init, lut_init, simulation_models
 from random_layouts import random_network
-from sim.network_check import check
-from sim.runner import simulate
+from hbnn.sim.network_check import check
+from hbnn.sim.runner import simulate
 from test_popcount_library import prove
 
 FAMILIES = ("ice40", "ecp5")
@@ -187,7 +187,7 @@ def test_chain_starts_are_freed_only_where_the_carry_in_is_ignored(tmp_path):
 
 def test_cli_generates_mapped_verilog_and_needs_a_family(tmp_path, capsys):
     from hbnn.cli import main
-    from model import layout
+    from hbnn.model import layout
 
     path = layout.save(random_network(7, "mlp"), tmp_path / "net.npz")
     try:

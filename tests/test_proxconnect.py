@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from model.errors import ConfigError
-from model.proxconnect import METHODS, MethodConfig, PlaneQuantizer, proxquant_step, sign_swish
+from hbnn.model.errors import ConfigError
+from hbnn.model.proxconnect import METHODS, MethodConfig, PlaneQuantizer, proxquant_step, sign_swish
 
 U = torch.linspace(-3, 3, 241, dtype=torch.float64)
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from model import data
-from model.agreement import measure
-from model.errors import ConfigError
-from model.export import export
-from model.recipes import net_config, train_config_for
-from model.residual import round_ratios
-from model.training import train
+from hbnn.model import data
+from hbnn.model.agreement import measure
+from hbnn.model.errors import ConfigError
+from hbnn.model.export import export
+from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.residual import round_ratios
+from hbnn.model.training import train
 
 
 def test_round_ratios_keeps_at_most_d_digits():

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from model.allocation import ALLOCATIONS, allocate
-from model.bitmix import parse_mix
-from model.proxconnect import MethodConfig, PlaneQuantizer
-from model.residual import normalized_error, residual_binarize, residual_quantize
+from hbnn.model.allocation import ALLOCATIONS, allocate
+from hbnn.model.bitmix import parse_mix
+from hbnn.model.proxconnect import MethodConfig, PlaneQuantizer
+from hbnn.model.residual import normalized_error, residual_binarize, residual_quantize
 
 
 def test_hand_worked_example():

@@ -2,9 +2,9 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from model.bitmix import NAMED_MIXES, parse_mix
-from model.errors import ConfigError
-from model.sign import sign
+from hbnn.model.bitmix import NAMED_MIXES, parse_mix
+from hbnn.model.errors import ConfigError
+from hbnn.model.sign import sign
 
 
 def test_sign_of_zero_is_plus_one():

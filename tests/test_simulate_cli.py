@@ -4,11 +4,11 @@
 import pytest
 
 from hbnn.cli import main
-from model import layout
-from model.export import export
-from model.recipes import net_config, train_config_for
-from model.training import train
-from model import data
+from hbnn.model import layout
+from hbnn.model.export import export
+from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.training import train
+from hbnn.model import data
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from model import checkpoint, data
-from model.errors import ConfigError
-from model.recipes import evaluate_checkpoint, net_config, train_checkpoint, train_config_for
-from model.training import TrainConfig, accuracy, train
+from hbnn.model import checkpoint, data
+from hbnn.model.errors import ConfigError
+from hbnn.model.recipes import evaluate_checkpoint, net_config, train_checkpoint, train_config_for
+from hbnn.model.training import TrainConfig, accuracy, train
 
 
 @pytest.fixture(scope="module")

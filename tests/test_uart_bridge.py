@@ -12,7 +12,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from boards import bridge, uart
+from hbnn.boards import bridge, uart
 
 # Reference UART, one bit at a time ----------------------------------------------------------------
 

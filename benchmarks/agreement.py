@@ -14,8 +14,8 @@ import torch
 from hbnn.model import data, golden
 from hbnn.model.agreement import measure
 from hbnn.model.export import export, pixel_codes
-from hbnn.model.nets import NETS
-from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.config import NETS
+from hbnn.model.config import net_config, train_config_for
 from hbnn.model.training import train
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
 
 from hbnn.hw.generate import generate  # noqa: E402
-from hbnn.hw.synthetic import dense_layer  # noqa: E402
+from hbnn.model.synthetic import dense_layer  # noqa: E402
 
 
 def trained_layout(net: str):
@@ -30,7 +30,7 @@ def trained_layout(net: str):
 
     from hbnn.model import data
     from hbnn.model.export import export
-    from hbnn.model.recipes import net_config, train_config_for
+    from hbnn.model.config import net_config, train_config_for
     from hbnn.model.training import train
 
     torch.set_num_threads(1)

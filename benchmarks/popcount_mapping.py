@@ -1,4 +1,4 @@
-"""Popcount area and speed after place and route: the `generic` and `mapped` strategies (issue 7).
+"""Popcount area and speed after place and route: the `generic` and `mapped` strategies.
 
 Run: `.venv/bin/python benchmarks/popcount_mapping.py [--widths 64 256 1024] [--families ice40 ecp5]`
 (about 15 minutes on 2 cores for the default 24 builds; `--jobs` runs builds side by side).
@@ -35,7 +35,7 @@ from amaranth.hdl import Cat, Elaboratable, Module, Mux, Signal
 from hbnn.boards import BOARDS, flow, reports
 from hbnn.hw import popcount_library
 from hbnn.hw.adders import spread, tree_depth
-from hbnn.hw.popcount import strategy_for
+from hbnn.hw.popcount_strategy import strategy_for
 
 BOARD_OF = {"ice40": "icebreaker", "ecp5": "ulx3s-85f"}
 INSTANCE = "pop"
@@ -161,7 +161,7 @@ def popcount_usage(stat: dict, family: str, top: str) -> tuple[int, int]:
 def digits_rows(board_name: str, mixes, root: Path, *, pipeline: int = 0) -> list[dict]:
     """The digits MLP at `mixes` (power-of-two plane ratios, as `hbnn demo`) built with each
     strategy through `hbnn compare` (which also checks the Verilog bit-exact on 20 test images)."""
-    from hbnn.boards.compare import compare
+    from hbnn.compare import compare
 
     board = BOARDS[board_name]
     rows = []

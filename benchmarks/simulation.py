@@ -16,7 +16,7 @@ import torch
 from hbnn.hw.generate import generate
 from hbnn.model import data
 from hbnn.model.export import export, pixel_codes
-from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.config import net_config, train_config_for
 from hbnn.model.training import train
 from hbnn.sim.runner import simulate
 

@@ -11,8 +11,8 @@ import time
 import torch
 
 from hbnn.model import data
-from hbnn.model.nets import NETS
-from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.config import NETS
+from hbnn.model.config import net_config, train_config_for
 from hbnn.model.training import train
 
 

@@ -1,7 +1,10 @@
-"""FPGA targets and the open yosys/nextpnr flow with parsed reports (DESIGN.md §6).
+"""FPGA targets and the open flow onto them: boards, yosys/nextpnr runs, and their parsed reports.
 
 `BOARDS` maps each board name to its `Board` (one declarative module per board); `get(name)` looks
-one up with a one-line error naming the choices.
+one up with a one-line error naming the choices. `flow` synthesizes, places and routes a layout
+for a board (`tools` points it at the YoWASP builds), `reports` parses the tools' JSON, and the
+subpackage `energy` estimates energy per inference from those reports. The gateware that puts a
+network on a board's pins (UART bridge) lives with the other gateware in `hbnn.hw`.
 """
 
 from hbnn.model.errors import unknown_choice

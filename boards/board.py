@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from hbnn.hw.families import check_family
+
 
 @dataclass(frozen=True)
 class Capacity:
@@ -38,8 +40,7 @@ class Board:
     synth_options: tuple[str, ...] = ()   # extra synth_ice40 / synth_ecp5 options
 
     def __post_init__(self):
-        if self.family not in ("ice40", "ecp5"):
-            raise ValueError(f"Board family must be 'ice40' or 'ecp5', not {self.family!r}")
+        check_family(self.family)
 
     def make_platform(self):
         """A fresh amaranth-boards platform object (they collect files, so never share one)."""

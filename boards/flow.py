@@ -3,7 +3,7 @@
     synthesize(network, board, build_dir=...) -> SynthesisReport
 
 1. The network core (`hw.network.Top`, popcounts as shared modules) goes inside the UART bridge
-   (`boards.bridge`), so the design needs only the board's clock, UART and LED pins.
+   (`hbnn.hw.bridge`), so the design needs only the board's clock, UART and LED pins.
 2. amaranth-boards renders the build (`platform.prepare`). hbnn adds the popcount modules' RTLIL,
    keeps the popcount modules and each stream stage as hierarchy (yosys maps each popcount width
    once: 10-45 s for the digits MLP, where ABC on the flat netlist ran past 12 minutes; and its
@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from hbnn.files import atomic_folder
 from hbnn.model.errors import ConfigError
 from hbnn.model.layout import Network
 
@@ -74,6 +73,33 @@ class SynthesisReport:
     def images_per_second(self) -> float:
         """Throughput of the core at Fmax (the UART bridge is far slower; this is the datapath)."""
         return self.placement.fmax_mhz * 1e6 / self.initiation_interval
+
+    def summary(self, title: str) -> str:
+        """The report as a few aligned lines (whole design, then each layer), for `hbnn synth`."""
+        cells, placed = self.cells, self.placement
+        logic = "logic cells" if self.family == "ice40" else "LUT4 sites"
+        # iCE40 flip-flops live inside the logic cells, so only ECP5 has a separate FF count
+        placed_flip_flops = "" if self.family == "ice40" else f"FF {placed.flip_flops.used:,}, "
+
+        def sites(counts) -> str:
+            """An ECP5 CCU2C holds two LUT4s: their total too (mapped popcounts are mostly CCU2Cs)."""
+            return f" ({counts.lut4_equivalent:,} LUT4 sites)" if self.family == "ecp5" else ""
+
+        lines = [title,
+                 f"  synthesis:       LUT4 {cells.lut4:,}, carry {cells.carry:,}{sites(cells)}, "
+                 f"FF {cells.flip_flops:,}, BRAM {cells.bram}, DSP {cells.dsp}",
+                 f"  place and route: {logic} {placed.logic.used:,}/{placed.logic.available:,} "
+                 f"({100 * placed.logic.fraction:.1f} %), {placed_flip_flops}"
+                 f"BRAM {placed.bram.used}/{placed.bram.available}, DSP {placed.dsp.used}/{placed.dsp.available}, "
+                 f"IO {placed.io.used}/{placed.io.available}",
+                 f"  timing:          Fmax {placed.fmax_mhz:.1f} MHz, one image every "
+                 f"{self.initiation_interval} cycle(s): {self.images_per_second / 1e6:.2f} M images/s "
+                 f"(core; the UART bridge is slower)"]
+        for layer in self.layers:
+            lines.append(f"  layer {layer.index} ({layer.kind}): LUT4 {layer.cells.lut4:,}, carry "
+                         f"{layer.cells.carry:,}{sites(layer.cells)}, FF {layer.cells.flip_flops:,}")
+        lines.append("  time: " + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in self.seconds.items()))
+        return "\n".join(lines)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -137,10 +163,8 @@ def run_tools(plan, board: Board, build_dir: Path, *, bitstream: bool = False, s
     temporary folder beside `build_dir`, renamed to `build_dir` on success. Returns
     `finish(folder, ToolResults)` (called before the rename, to write reports), or the ToolResults."""
     env = tools.environment(board.family)
-    build_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=build_dir.name + ".", suffix=".partial", dir=build_dir.parent))
     seconds = {}
-    try:
+    with atomic_folder(build_dir) as work:
         _extract(plan.files, work)
         preamble, commands = _script_commands(plan.files[f"build_{NAME}.sh"])
         synth, place, pack = commands
@@ -161,13 +185,7 @@ def run_tools(plan, board: Board, build_dir: Path, *, bitstream: bool = False, s
         result = ToolResults(stat, cells, placed, seconds, packed)
         if finish is not None:
             result = finish(work, result)
-        if build_dir.exists():
-            shutil.rmtree(build_dir)
-        work.rename(build_dir)
-        return result
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+    return result
 
 
 def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
@@ -188,9 +206,9 @@ def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "gen
     from hbnn.hw import generate as hw_generate
     from hbnn.hw import network as hw_network
     from hbnn.hw import popcount_library
-    from hbnn.hw.popcount import strategy_for
+    from hbnn.hw.popcount_strategy import strategy_for
 
-    from . import bridge
+    from hbnn.hw import bridge
 
     strategy = strategy_for(popcount, board.family)
     library = popcount_library.Library(strategy=strategy)

@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from hbnn.hw.families import check_family
+
 
 @dataclass(frozen=True)
 class CellCounts:
@@ -52,11 +54,6 @@ _PLACED = {
 }
 
 
-def _check_family(family: str) -> None:
-    if family not in _CELLS:
-        raise ValueError(f"FPGA family must be one of {sorted(_CELLS)}, not {family!r}")
-
-
 def flat_cells(stat: dict, module: str) -> dict[str, int]:
     """Cell types of `module` with every submodule instance replaced by that module's cells.
 
@@ -78,7 +75,7 @@ def flat_cells(stat: dict, module: str) -> dict[str, int]:
 
 def cell_counts(family: str, cells: dict[str, int]) -> CellCounts:
     """Group technology cells (type -> count) into LUT4, carry, FF, BRAM and DSP."""
-    _check_family(family)
+    check_family(family)
     grouped = {kind: sum(count for cell, count in cells.items()
                          if any(cell == name or (kind == "flip_flops" and cell.startswith(name))
                                 for name in names))
@@ -124,7 +121,7 @@ class Placement:
 
 def placement(family: str, report: dict | str | Path) -> Placement:
     """Parse a nextpnr `--report` JSON (a dict, or a path to one)."""
-    _check_family(family)
+    check_family(family)
     if not isinstance(report, dict):
         report = json.loads(Path(report).read_text())
     utilization = report["utilization"]

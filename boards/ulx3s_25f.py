@@ -1,7 +1,7 @@
 """Radiona ULX3S with the Lattice ECP5 LFE5U-25F (CABGA381, speed 6), 25 MHz clock, FTDI UART.
 
 `-nowidelut`: by default synth_ecp5 builds wide functions from PFU muxes, which doubles the LUT4
-count of adder trees (4371 against 2044 for a 1024-input popcount, TOOLCHAIN.md); the LUT4 figures
+count of adder trees (4371 against 2044 for a 1024-input popcount, docs/synthesis.md); the LUT4 figures
 hbnn compares across bit mixes are the plain-LUT4 ones.
 """
 

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hbnn.files import write_atomic
 from hbnn.model.layout import MaxPool, Network
 
 from . import network as network_module
 from . import popcount_library
-from .popcount import GENERIC, Strategy
+from .popcount_strategy import GENERIC, Strategy
 
 TOP_NAME = "hbnn_top"
 
@@ -90,19 +90,6 @@ def popcount_description(popcount: Strategy) -> dict:
     return {"strategy": popcount.name, "family": popcount.family}
 
 
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write `content` to a temporary file beside `path`, then rename it into place: readers never
-    see a half-written file, and an interrupted write leaves nothing behind."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content.encode() if isinstance(content, str) else content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0,
              popcount: Strategy = GENERIC) -> Generated:
     """Write Verilog to `output` (.v) and its description beside it (.json); popcounts are built
@@ -120,7 +107,6 @@ def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0,
     info["popcount_modules"] = len(library.entries)
     seconds = time.perf_counter() - start
     info["generation_seconds"] = round(seconds, 2)
-    output.parent.mkdir(parents=True, exist_ok=True)
     description = output.with_suffix(".json")
     write_atomic(output, text)
     write_atomic(description, json.dumps(info, indent=2) + "\n")
@@ -155,7 +141,6 @@ def generate_layer(net: Network, index: int, output: str | os.PathLike, *, pipel
     }
     text = verilog.convert(chain, name=LAYER_TOP_NAME, emit_src=False) + "\n" + library.verilog()
     seconds = time.perf_counter() - start
-    output.parent.mkdir(parents=True, exist_ok=True)
     description = output.with_suffix(".json")
     write_atomic(output, text)
     write_atomic(description, json.dumps(info, indent=2) + "\n")

@@ -19,12 +19,13 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hbnn.model.errors import ConfigError
 from hbnn.model.layout import MaxPool, Network
 
 from . import argmax, dense, flatten, mvu, pool, window
 
 
-class UnsupportedLayout(ValueError):
+class UnsupportedLayout(ConfigError):
     """The generator cannot build this layout; the message names the layer and the reason."""
 
 

@@ -7,12 +7,9 @@ popcount sum_t 2^t popcount(bit plane t) in one tree, which is how a first layer
 With `pipeline = p` the tree has p register levels spread evenly over its ceil(log2 width) adder
 levels, so `latency` = p cycles and a new input is accepted every cycle while `en` is high.
 
-`Strategy` says how every popcount of a design is built: `generic` is this module's tree, which
-yosys maps (about 2 LUT4 per input bit); `mapped` is `hw.popcount_mapped.Tree`, placed from the
-target family's LUT4 and carry cells (about 1.5 logic cells per input bit, of which 1 LUT4 of logic).
+This is the `generic` popcount, which yosys maps (about 2 LUT4 per input bit); `Counter` is what
+every popcount shares, and `hw.popcount_strategy` picks one per design.
 """
-
-from dataclasses import dataclass
 
 from amaranth.hdl import Module
 from amaranth.lib import wiring
@@ -66,49 +63,3 @@ class Tree(Counter):
                              enable=self.en, name_every=self.name_every)
         m.d.comb += self.o.eq(total)
         return m
-
-
-STRATEGIES = ("generic", "mapped")
-
-
-@dataclass(frozen=True)
-class Strategy:
-    """How popcounts are built. `mapped` needs the FPGA `family` ("ice40" or "ecp5"); with
-    `behavioural` its cells are Amaranth logic (for the Amaranth simulator) instead of Instances."""
-    name: str = "generic"
-    family: str | None = None
-    behavioural: bool = False
-
-    def __post_init__(self):
-        from .primitives import FAMILIES
-
-        if self.name not in STRATEGIES:
-            raise ValueError(f"Popcount strategy must be one of {', '.join(STRATEGIES)}, not {self.name!r}")
-        if self.name == "mapped" and self.family not in FAMILIES:
-            raise ValueError(f"The mapped popcount strategy needs an FPGA family ({', '.join(FAMILIES)}), "
-                             f"not {self.family!r}")
-        if self.name == "generic" and self.family is not None:
-            raise ValueError(f"The generic popcount strategy takes no FPGA family, not {self.family!r}")
-
-    @property
-    def label(self) -> str:
-        """`generic`, or `mapped-<family>`: names modules and build folders."""
-        return self.name if self.name == "generic" else f"{self.name}-{self.family}"
-
-    def tree(self, width: int, *, element_bits: int = 1, registered_levels=(), name_every: int = 1):
-        """A popcount component with `Tree`'s ports (i, o, en) and latency."""
-        if self.name == "generic":
-            return Tree(width, element_bits=element_bits, registered_levels=registered_levels,
-                        name_every=name_every)
-        from .popcount_mapped import Tree as MappedTree
-
-        return MappedTree(width, family=self.family, element_bits=element_bits,
-                          registered_levels=registered_levels, behavioural=self.behavioural)
-
-
-GENERIC = Strategy()
-
-
-def strategy_for(name: str, family: str | None) -> Strategy:
-    """The strategy called `name` for a build on `family` (the generic one ignores the family)."""
-    return Strategy(name, family if name == "mapped" else None)

@@ -21,7 +21,7 @@ Verilog to append to the design's. Module names are
 from amaranth.hdl import ClockSignal, Const, Instance, Module, ResetSignal, Signal, Value
 
 from .adders import balanced_sum
-from .popcount import GENERIC, Strategy
+from .popcount_strategy import GENERIC, Strategy
 
 
 class Inline:

@@ -41,7 +41,8 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from . import carry_chain
 from .carry_chain import Pass, Sum
 from .popcount import Counter
-from .primitives import Cells, check_family
+from .families import check_family
+from .primitives import Cells
 
 # cells of a chain's level-1 part, which sets the subtree size (module docstring), per family: the
 # largest that kept Fmax at or above the generic tree's with two pipeline registers at N = 1024

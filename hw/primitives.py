@@ -33,8 +33,7 @@ from pathlib import Path
 
 from amaranth.hdl import Cat, Const, Instance, Module, Mux, Signal, Value
 
-FAMILIES = ("ice40", "ecp5")
-
+from .families import check_family
 
 def lut_init(function: Callable[[int, int, int, int], int]) -> int:
     """SB_LUT4 LUT_INIT of `function(i0, i1, i2, i3)`: bit {I3,I2,I1,I0} holds its value."""
@@ -52,11 +51,6 @@ def half_init(propagate: Callable[[int, int, int], int], generate: Callable[[int
 def _table(init: int, index: Value) -> Value:
     """Bit `index` of a 16-bit constant: a LUT in Amaranth logic."""
     return Const(init, 16).bit_select(index, 1)
-
-
-def check_family(family: str) -> None:
-    if family not in FAMILIES:
-        raise ValueError(f"FPGA family must be one of {', '.join(FAMILIES)}, not {family!r}")
 
 
 class Cells:

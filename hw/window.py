@@ -20,6 +20,8 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hbnn.model.layout import conv_output_size
+
 from . import raster
 
 
@@ -33,7 +35,7 @@ class Generator(wiring.Component):
         self.level_bits = level_bits
         self.pad_level = pad_level
         self.padded = [s + 2 * padding for s in self.spatial]
-        self.out_spatial = [(s - kernel) // stride + 1 for s in self.padded]
+        self.out_spatial = [conv_output_size(s, kernel, stride, padding) for s in self.spatial]
         if min(self.out_spatial) < 1:
             raise ValueError(f"Kernel {kernel} does not fit the padded map {self.padded}")
         self.position_bits = self.channels * level_bits

@@ -1,7 +1,7 @@
 """Activation quantizers: unsigned fixed-point pixels for the first layer, residual n-bit codes after.
 
 `PixelQuantizer(bits)` maps inputs x in [0, 1] to the integer code c = round(x (2^b - 1)) and feeds
-c itself to the first layer; hardware reads c as b unsigned bit planes (DESIGN.md §3).
+c itself to the first layer; hardware reads c as b unsigned bit planes (`model/layout.py`).
 
 `ResidualActivation(bits)` is residual binarization of a pre-activation z with n = 1..3 bit planes:
 
@@ -22,25 +22,10 @@ top level), scaled by 1/gamma_1 like the output. With ``bits=0`` the activation 
 import torch
 from torch import nn
 
+from .config import check_act_bits, check_pixel_bits
 from .errors import ConfigError
 from .residual import round_ratios
 from .sign import sign
-
-MAX_ACT_BITS = 3
-MAX_PIXEL_BITS = 8
-
-
-def check_act_bits(bits: int) -> int:
-    if not isinstance(bits, int) or not 0 <= bits <= MAX_ACT_BITS:
-        raise ConfigError(
-            f"activation bits must be 1..{MAX_ACT_BITS} (or 0 for float), not {bits!r}")
-    return bits
-
-
-def check_pixel_bits(bits: int) -> int:
-    if not isinstance(bits, int) or not 1 <= bits <= MAX_PIXEL_BITS:
-        raise ConfigError(f"pixel bits must be 1..{MAX_PIXEL_BITS}, not {bits!r}")
-    return bits
 
 
 class PixelQuantizer(nn.Module):

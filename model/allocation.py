@@ -20,17 +20,10 @@ export freezes them.
 
 import torch
 
-from .bitmix import MAX_BITS, BitMix
-from .errors import unknown_choice
+from .bitmix import BitMix
+from .config import check_allocation
+from .layout import MAX_WEIGHT_BITS
 from .sign import sign
-
-ALLOCATIONS = ("middle-out", "top-down", "bottom-up", "random")
-
-
-def check_allocation(rule: str) -> str:
-    if rule not in ALLOCATIONS:
-        raise unknown_choice("allocation", rule, ALLOCATIONS)
-    return rule
 
 
 @torch.no_grad()
@@ -55,11 +48,11 @@ def allocate(w: torch.Tensor, mix: BitMix, rule: str = "middle-out", seed: int =
 def _bits_in_order(counts: tuple[int, ...]) -> torch.Tensor:
     """[1]*counts[0] + [2]*counts[1] + [3]*counts[2] as an int8 tensor."""
     return torch.repeat_interleave(
-        torch.arange(1, MAX_BITS + 1, dtype=torch.int8), torch.tensor(counts))
+        torch.arange(1, MAX_WEIGHT_BITS + 1, dtype=torch.int8), torch.tensor(counts))
 
 
 def _middle_out(flat: torch.Tensor, counts: tuple[int, ...]) -> torch.Tensor:
-    bits = torch.full((flat.numel(),), MAX_BITS, dtype=torch.int8)
+    bits = torch.full((flat.numel(),), MAX_WEIGHT_BITS, dtype=torch.int8)
     active = torch.arange(flat.numel())
     residual = flat.clone()
     for b, count in enumerate(counts[:-1], start=1):

@@ -10,8 +10,7 @@ always sum to N and are exact whenever the percentages times N are whole numbers
 from dataclasses import dataclass
 
 from .errors import ConfigError
-
-MAX_BITS = 3
+from .layout import MAX_WEIGHT_BITS
 
 #: The paper's named mixes, average bits -> percent of entries with 1, 2, 3 bits.
 NAMED_MIXES: dict[str, tuple[int, int, int]] = {
@@ -54,7 +53,7 @@ class BitMix:
         return "/".join(str(p) for p in self.padded())
 
     def padded(self) -> tuple[int, ...]:
-        return tuple(self.percent) + (0,) * (MAX_BITS - len(self.percent))
+        return tuple(self.percent) + (0,) * (MAX_WEIGHT_BITS - len(self.percent))
 
     def counts(self, n: int) -> tuple[int, ...]:
         """Entries per bitwidth for a tensor of `n` entries, by rounding cumulative shares.
@@ -82,11 +81,11 @@ def parse_mix(text: str) -> BitMix:
         percent = tuple(int(p) for p in parts)
     except ValueError:
         raise ConfigError(f"weight mix {text!r} must be whole percentages like 70/20/10") from None
-    if len(percent) > MAX_BITS:
-        raise ConfigError(
-            f"weight mix {text!r} has {len(percent)} bitwidths; at most {MAX_BITS} bits are supported")
+    if len(percent) > MAX_WEIGHT_BITS:
+        raise ConfigError(f"weight mix {text!r} has {len(percent)} bitwidths; at most {MAX_WEIGHT_BITS} "
+                          "bits are supported")
     if any(p < 0 for p in percent):
         raise ConfigError(f"weight mix {text!r} has a negative percentage")
     if sum(percent) != 100:
         raise ConfigError(f"weight mix {text!r} sums to {sum(percent)}, not 100")
-    return BitMix(percent + (0,) * (MAX_BITS - len(percent)))
+    return BitMix(percent + (0,) * (MAX_WEIGHT_BITS - len(percent)))

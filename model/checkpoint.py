@@ -1,20 +1,25 @@
 """Checkpoints: a trained net's configuration, weights and measured accuracy in one torch file.
 
 The file holds only plain types and tensors, so it loads with `torch.load(weights_only=True)` (no
-pickled code runs). It is written to a temporary file in the same folder and renamed into place,
-so an interrupted save never leaves a half-written checkpoint.
+pickled code runs). It is written whole or not at all (`hbnn.files`), and the same net gives the
+same bytes. `check_file` tells a checkpoint from anything else without importing torch (the
+command line's validation pass runs it); torch is imported only to read or write one.
 """
 
+from __future__ import annotations
+
 import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+from hbnn.files import atomic_output, kind_of_file
 
+from .config import NetConfig, TrainConfig
 from .errors import ConfigError
-from .nets import Net, NetConfig
-from .training import TrainConfig
+
+if TYPE_CHECKING:
+    from .nets import Net
 
 FORMAT = "hbnn-checkpoint"
 VERSION = 1
@@ -22,7 +27,6 @@ VERSION = 1
 
 def save(path: str | os.PathLike, net: Net, train_config: TrainConfig, metrics: dict) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -31,22 +35,22 @@ def save(path: str | os.PathLike, net: Net, train_config: TrainConfig, metrics: 
         "metrics": dict(metrics),
         "state_dict": net.state_dict(),
     }
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save(payload, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    import torch
+
+    # torch names the archive's folder after a file name (here the temporary's random one); a file
+    # object gets the fixed name "archive", so the same net always gives the same bytes
+    with atomic_output(path) as temporary, open(temporary, "wb") as file:
+        torch.save(payload, file)
     return path
 
 
 def load(path: str | os.PathLike) -> tuple[Net, dict]:
     """The net (in evaluation mode) and the checkpoint's other fields; `ConfigError` if unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"checkpoint {str(path)!r} does not exist")
+    import torch
+
+    from .nets import Net
+
+    path = check_file(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -66,3 +70,18 @@ def load(path: str | os.PathLike) -> tuple[Net, dict]:
         raise ConfigError(f"checkpoint {str(path)!r} is damaged ({reason})") from None
     net.eval()
     return net, payload
+
+
+def check_file(path: str | os.PathLike) -> Path:
+    """`path` if it holds a checkpoint (by content); a `ConfigError` saying what it is otherwise."""
+    path = Path(path)
+    kind = kind_of_file(path)
+    if kind == "checkpoint":
+        return path
+    name = repr(str(path))
+    raise ConfigError({
+        "missing": f"checkpoint {name} does not exist",
+        "folder": f"checkpoint {name} is a folder, not a file (hbnn train writes checkpoints, .pt)",
+        "layout": f"{name} is a layout, not a checkpoint (hbnn train writes checkpoints; hbnn export "
+                  "turns them into layouts)",
+    }.get(kind, f"{name} is not an hbnn checkpoint (hbnn train writes checkpoints: torch archives, .pt)"))

@@ -19,6 +19,8 @@ import numpy as np
 from .errors import unknown_choice
 
 DATASETS = ("digits", "mnist1d")
+#: data set -> (shape of one input, number of classes): known without building the set
+SHAPES = {"digits": ((1, 8, 8), 10), "mnist1d": ((1, 40), 10)}
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,11 @@ def load(name: str) -> Dataset:
 
 @lru_cache(maxsize=None)
 def _load_cached(name: str) -> Dataset:
-    return _digits() if name == "digits" else _mnist1d()
+    dataset = _digits() if name == "digits" else _mnist1d()
+    if (dataset.input_shape, dataset.num_classes) != SHAPES[name]:
+        raise RuntimeError(f"data set {name} has shape {dataset.input_shape} and {dataset.num_classes} "
+                           f"classes, but SHAPES says {SHAPES[name]}")
+    return dataset
 
 
 def _digits() -> Dataset:

@@ -16,10 +16,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .allocation import allocate, check_allocation
+from .allocation import allocate
 from .bitmix import BitMix
-from .proxconnect import MethodConfig, PlaneQuantizer, proxquant_step
-from .residual import check_scale, residual_binarize, residual_quantize
+from .config import MethodConfig, check_allocation, check_scale
+from .proxconnect import PlaneQuantizer, proxquant_step
+from .residual import residual_binarize, residual_quantize
 
 
 class WeightQuantizer(nn.Module):

@@ -3,7 +3,7 @@
 A `Network` is an input description and a list of layers, each a `WeightLayer` (dense, conv1d,
 conv2d) or a `MaxPool`. Everything is integer; nothing here imports torch or amaranth.
 
-Conventions (DESIGN.md §3), fixed once:
+Conventions, fixed once:
 
 - **Sign bits**: a stored bit 1 means -1, 0 means +1; sign(0) = +1.
 - **Fan-in order**: weight (o, j) with j running over (channel, kernel row, kernel column) in
@@ -33,21 +33,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from hbnn.files import atomic_output, kind_of_file
+
+from .errors import ConfigError
+
 FORMAT = "hbnn-layout"
 FORMAT_VERSION = 1
-MAX_WEIGHT_BITS = 3
+MAX_WEIGHT_BITS = 3         # bit planes a weight may have (the bit limit of every mix)
+MAX_ACTIVATION_BITS = 3     # planes of a hidden layer's residual activation code
+MAX_PIXEL_BITS = 8          # unsigned input precision of the first layer
 WEIGHT_KINDS = ("dense", "conv1d", "conv2d")
 INPUT_KINDS = ("pixels", "residual")
 
 
-class LayoutError(ValueError):
+class LayoutError(ConfigError):
     """A layout that is malformed: names the layer, the field and the bad value."""
 
 
@@ -115,8 +120,8 @@ class WeightLayer:
     def out_shape(self) -> tuple[int, ...]:
         if self.kind == "dense":
             return (self.out_channels,)
-        spatial = tuple((s + 2 * self.padding - self.kernel) // self.stride + 1 for s in self.in_shape[1:])
-        return (self.out_channels,) + spatial
+        return (self.out_channels,) + tuple(conv_output_size(s, self.kernel, self.stride, self.padding)
+                                            for s in self.in_shape[1:])
 
     @property
     def is_last(self) -> bool:
@@ -175,6 +180,12 @@ class Network:
 
     def weight_layers(self) -> list[WeightLayer]:
         return [layer for layer in self.layers if isinstance(layer, WeightLayer)]
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output positions along one axis of a convolution: floor((size + 2 padding - kernel) / stride)
+    + 1, PyTorch's rule (below 1: the kernel does not fit)."""
+    return (size + 2 * padding - kernel) // stride + 1
 
 
 def signed_width(low: int, high: int) -> int:
@@ -267,8 +278,9 @@ def _check_weight_layer(where: str, layer: WeightLayer, last: bool) -> None:
             raise _error(where, "thresholds", "must be absent on the last layer, which emits scores")
         return
     code = layer.output_code
-    if code is None or code.kind != "residual" or not 1 <= code.bits <= 3:
-        raise _error(where, "output_code", f"is {code}; hidden layers emit residual codes of 1..3 bits")
+    if code is None or code.kind != "residual" or not 1 <= code.bits <= MAX_ACTIVATION_BITS:
+        raise _error(where, "output_code", f"is {code}; hidden layers emit residual codes of "
+                     f"1..{MAX_ACTIVATION_BITS} bits")
     if len(code.plane_weights) != code.bits or min(code.plane_weights) < 0:
         raise _error(where, "output_code", f"plane weights {code.plane_weights} do not match {code.bits} bits")
     _check_array(where, "thresholds", layer.thresholds, "i", (o, code.levels - 1))
@@ -332,27 +344,36 @@ def to_arrays(network: Network) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def save(network: Network, path: str | os.PathLike) -> Path:
-    """Validate and write `network` to `path` (.npz) atomically; returns the path."""
+    """Validate and write `network` to `path` (.npz) atomically; returns the path.
+
+    The archive is deterministic: members in a fixed order with a fixed timestamp, so the same
+    network always gives the same bytes (np.savez stamps members with the time of writing)."""
     validate(network)
     manifest, arrays = to_arrays(network)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, manifest=np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8), **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    members = {"manifest": np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8), **arrays}
+    with atomic_output(path) as temporary, zipfile.ZipFile(temporary, "w") as archive:
+        for name, array in members.items():
+            member = zipfile.ZipInfo(name + ".npy", date_time=_ZIP_TIMESTAMP)
+            with archive.open(member, "w", force_zip64=True) as file:
+                np.lib.format.write_array(file, np.asanyarray(array), allow_pickle=False)
+    return Path(path)
+
+
+_ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)   # the earliest a zip file can state
 
 
 def load(path: str | os.PathLike) -> Network:
     """Read and validate a layout file; every problem is a `LayoutError` naming what is wrong."""
     path = Path(path)
-    if not path.is_file():
-        raise LayoutError(f"layout {str(path)!r} does not exist")
+    kind = kind_of_file(path)
+    if kind != "layout":
+        name = repr(str(path))
+        raise LayoutError({
+            "missing": f"layout {name} does not exist",
+            "folder": f"layout {name} is a folder, not a file (hbnn export writes layouts, .npz)",
+            "checkpoint": f"{name} is a checkpoint, not a layout; export it first: hbnn export {path}",
+        }.get(kind, f"{name} is not a layout file (hbnn export writes layouts: .npz archives with a "
+                    "manifest)"))
     try:
         with np.load(path, allow_pickle=False) as archive:
             contents = {name: archive[name] for name in archive.files}

@@ -1,6 +1,6 @@
-"""Network configurations and the one `Net` module that builds any of them.
+"""The one `Net` module that builds any `config.NetConfig`.
 
-A net is a list of `LayerSpec`s. Every layer but the last is
+A net is a list of `LayerSpec`s (`hbnn.model.config`). Every layer but the last is
 
     [pad] -> weights (dense / conv1d / conv2d) -> BatchNorm -> [max-pool] -> activation quantizer
 
@@ -16,133 +16,17 @@ Which layers are binarized is the per-layer `binarize` field; `NetConfig.weights
 """
 
 import math
-from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .activations import FloatActivation, PixelQuantizer, ResidualActivation, check_act_bits, check_pixel_bits
-from .allocation import check_allocation
+from .activations import FloatActivation, PixelQuantizer, ResidualActivation
 from .bitmix import parse_mix
-from .errors import ConfigError, unknown_choice
+from .config import LayerSpec, NetConfig
+from .errors import ConfigError
 from .layers import BinaryConv1d, BinaryConv2d, BinaryLinear, WeightQuantizer
-from .proxconnect import MethodConfig
-from .residual import check_scale
-
-LAYER_KINDS = ("dense", "conv1d", "conv2d")
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    kind: str                # "dense", "conv1d" or "conv2d"
-    out: int                 # output features or channels
-    kernel: int = 1          # square kernel side (conv only)
-    stride: int = 1
-    padding: int = 0         # on every side, with the previous activation's pad value
-    pool: int = 1            # max-pool window and stride after BatchNorm (1 = none)
-    binarize: bool = True    # False keeps this layer's weights float
-
-    def __post_init__(self):
-        if self.kind not in LAYER_KINDS:
-            raise unknown_choice("layer kind", self.kind, LAYER_KINDS)
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    dataset: str
-    net: str
-    input_shape: tuple[int, ...]          # per image: (C, H, W), (C, L) or (F,)
-    num_classes: int
-    layers: tuple[LayerSpec, ...]
-    weights: str = "1.4"                  # weight mix ("1.4", "70/20/10", "2" ...) or "float"
-    act_bits: int = 1                     # hidden activation bits 1..3, 0 = float ReLU
-    pixel_bits: int = 4                   # unsigned input precision of the first layer
-    method: MethodConfig = field(default_factory=MethodConfig)
-    allocation: str = "middle-out"
-    scale: str = "tensor"                 # one scale per bit plane per "tensor" or per "channel"
-    ratio_bits: int = 6                   # fractional bits of the scale ratios hardware multiplies by
-    ratio_digits: int = 0                 # at most this many signed binary digits per weight ratio (0: any)
-
-    def __post_init__(self):
-        if self.weights != "float":
-            parse_mix(self.weights)
-        check_act_bits(self.act_bits)
-        check_pixel_bits(self.pixel_bits)
-        check_allocation(self.allocation)
-        check_scale(self.scale)
-        if not isinstance(self.ratio_bits, int) or not 0 <= self.ratio_bits <= 12:
-            raise ConfigError(f"ratio bits must be 0..12, not {self.ratio_bits!r}")
-        if not isinstance(self.ratio_digits, int) or not 0 <= self.ratio_digits <= 4:
-            raise ConfigError(f"ratio digits must be 0..4 (0: unrestricted), not {self.ratio_digits!r}")
-
-    @property
-    def is_float(self) -> bool:
-        return self.weights == "float"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "NetConfig":
-        data = dict(data)
-        data["input_shape"] = tuple(data["input_shape"])
-        data["layers"] = tuple(LayerSpec(**layer) for layer in data["layers"])
-        data["method"] = MethodConfig(**data["method"])
-        return cls(**data)
-
-
-def _digits_mlp(width: int) -> tuple[LayerSpec, ...]:
-    return (LayerSpec("dense", width), LayerSpec("dense", 10))
-
-
-def _digits_cnn(width: int) -> tuple[LayerSpec, ...]:
-    return (LayerSpec("conv2d", width, kernel=3, padding=1, pool=2),
-            LayerSpec("conv2d", 2 * width, kernel=3, padding=1, pool=2),
-            LayerSpec("dense", 10))
-
-
-def _mnist1d_cnn1d(width: int) -> tuple[LayerSpec, ...]:
-    return (LayerSpec("conv1d", width, kernel=5, padding=2, pool=2),
-            LayerSpec("conv1d", width, kernel=3, padding=1, pool=2),
-            LayerSpec("conv1d", width, kernel=3, padding=1, pool=2),
-            LayerSpec("dense", 10))
-
-
-def _mnist1d_mlp(width: int) -> tuple[LayerSpec, ...]:
-    return (LayerSpec("dense", width), LayerSpec("dense", width), LayerSpec("dense", 10))
-
-
-#: (data set, net) -> (builder of the layer list from a width, default width, default pixel bits)
-NETS = {
-    ("digits", "mlp"): (_digits_mlp, 32, 4),
-    ("digits", "cnn"): (_digits_cnn, 16, 4),
-    ("mnist1d", "cnn1d"): (_mnist1d_cnn1d, 64, 4),
-    ("mnist1d", "mlp"): (_mnist1d_mlp, 128, 4),
-}
-
-
-def net_names(dataset: str) -> list[str]:
-    return [net for (ds, net) in NETS if ds == dataset]
-
-
-def make_config(dataset: str, net: str, *, input_shape: tuple[int, ...], num_classes: int,
-                width: int | None = None, pixel_bits: int | None = None, **options) -> NetConfig:
-    """The registered net `net` for `dataset`, with `options` overriding NetConfig fields."""
-    key = (dataset, net)
-    if key not in NETS:
-        raise unknown_choice(f"net for data set {dataset!r}:", net, net_names(dataset))
-    builder, default_width, default_pixel_bits = NETS[key]
-    width = default_width if width is None else width
-    if not isinstance(width, int) or width < 1:
-        raise ConfigError(f"width must be a positive integer, not {width!r}")
-    layers = builder(width)
-    layers = layers[:-1] + (replace(layers[-1], out=num_classes),)
-    if options.get("weights") == "float":
-        layers = tuple(replace(layer, binarize=False) for layer in layers)
-    return NetConfig(dataset=dataset, net=net, input_shape=tuple(input_shape), num_classes=num_classes,
-                     layers=layers, pixel_bits=default_pixel_bits if pixel_bits is None else pixel_bits,
-                     **options)
+from .layout import conv_output_size
 
 
 class Block(nn.Module):
@@ -213,7 +97,7 @@ class Net(nn.Module):
         if len(shape) != dims + 1:
             raise ConfigError(f"{spec.kind} layer needs {dims}-D feature maps, got shape {shape}")
         channels, spatial = shape[0], shape[1:]
-        out_spatial = tuple((s + 2 * spec.padding - spec.kernel) // spec.stride + 1 for s in spatial)
+        out_spatial = tuple(conv_output_size(s, spec.kernel, spec.stride, spec.padding) for s in spatial)
         if min(out_spatial) < 1:
             raise ConfigError(f"{spec.kind} kernel {spec.kernel} does not fit input {shape}")
         if binary:

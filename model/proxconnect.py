@@ -12,7 +12,7 @@ layer. `PlaneQuantizer.__call__(u)` returns a tensor whose value is F(u) and who
 
     F(u).detach() + B(u) - B(u).detach()
 
-Members (`METHODS`), with `p` the training progress from 0 to 1 that drives every schedule:
+Members (`hbnn.model.config.METHODS`), with `p` the training progress from 0 to 1 that drives every schedule:
 
 - ``bc``   BinaryConnect (Courbariaux et al., 2015): F = sign, B = identity (straight-through).
 - ``pc``   ProxConnect (Dockhorn et al., 2021): F = P_mu(u) = clamp(u + mu*sign(u), -1, 1), B = identity;
@@ -32,33 +32,13 @@ Members (`METHODS`), with `p` the training progress from 0 to 1 that drives ever
            lam = `pq_lambda_end` * p * mean|w| and `pq_lambda_end` = 0.05.
 
 The schedules above are our choice where the papers leave them to the experiment; each is a
-parameter of `MethodConfig`. Evaluation and export always use exact sign (sign(0) = +1).
+parameter of `hbnn.model.config.MethodConfig`. Evaluation and export always use exact sign (sign(0) = +1).
 """
-
-from dataclasses import dataclass
 
 import torch
 
-from .errors import unknown_choice
+from .config import MethodConfig
 from .sign import sign
-
-METHODS = ("bc", "pc", "bnn", "bnn+", "bnn++", "pq")
-
-
-@dataclass(frozen=True)
-class MethodConfig:
-    """One PC++ method and its schedule parameters (defaults documented in the module docstring)."""
-
-    name: str = "bc"
-    pc_mu_end: float = 1.0          # PC: prox strength at the end of training (1 = exact sign)
-    bnn_plus_beta: float = 2.0      # BNN+: SignSwish slope of the backward quantizer
-    bnn_pp_mu_start: float = 1.0    # BNN++: SignSwish slope at the start ...
-    bnn_pp_mu_end: float = 5.0      # ... and at the end (geometric in between; see docstring)
-    pq_lambda_end: float = 0.05     # PQ: prox step per update at the end, in units of mean|w|
-
-    def __post_init__(self):
-        if self.name not in METHODS:
-            raise unknown_choice("method", self.name, METHODS)
 
 
 def sign_swish(x: torch.Tensor, beta: float) -> torch.Tensor:

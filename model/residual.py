@@ -31,16 +31,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import unknown_choice
+from .config import check_scale
 from .sign import sign
-
-SCALES = ("tensor", "channel")
-
-
-def check_scale(scale: str) -> str:
-    if scale not in SCALES:
-        raise unknown_choice("scale granularity", scale, SCALES)
-    return scale
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The one sign function hbnn uses: sign(x) = +1 for x >= 0, else -1 (never 0).
 
 `torch.sign(0)` is 0, which no binary weight or activation can represent; hardware stores +1 as
-bit 0 and -1 as bit 1 (DESIGN.md §3), so sign(0) must be +1 everywhere: training, export, golden.
+bit 0 and -1 as bit 1 (the layout contract, `model/layout.py`), so sign(0) must be +1 everywhere: training, export, golden.
 """
 
 import torch

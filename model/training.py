@@ -1,13 +1,16 @@
 """Training and evaluation of a `Net` on a bundled data set.
 
 Adam with a cosine learning-rate decay to zero, cross-entropy on the class scores, mini-batches
-drawn by a torch generator seeded with `TrainConfig.seed` (the same seed gives the same run on
-the same machine). Before each step the net's PC++ schedules get the progress step/total; after
+drawn by a torch generator seeded with `TrainConfig.seed`. The same seed and versions give the same
+net, bit for bit, on any x86-64 machine and whatever the process's thread count: training runs on
+one thread with pinned CPU kernels (`model.reproducible`). Before each step the net's PC++ schedules get the progress step/total; after
 each step ProxQuant's proximal step runs (a no-op for the other methods). Test accuracy is always
 measured in evaluation mode, i.e. with exact sign quantizers and frozen activation scales, which
 is the network that export freezes.
 """
 
+import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,25 +18,10 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from .config import NetConfig, TrainConfig
 from .data import Dataset
-from .errors import ConfigError
-from .nets import Net, NetConfig
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 60            # passes over the training set
-    batch_size: int = 64
-    lr: float = 1e-2            # Adam's peak learning rate, decayed by a cosine to 0
-    seed: int = 0               # initial weights, batch order and random masks
-
-    def __post_init__(self):
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ConfigError(f"epochs must be a positive integer, not {self.epochs!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ConfigError(f"batch size must be a positive integer, not {self.batch_size!r}")
-        if not self.lr > 0:
-            raise ConfigError(f"learning rate must be positive, not {self.lr!r}")
+from .nets import Net
+from .reproducible import PINNED_CAPABILITY, kernels_in_use, single_thread
 
 
 @dataclass
@@ -42,6 +30,7 @@ class TrainResult:
     test_accuracy: float
     train_accuracy: float
     seconds: float
+    kernels: str              # the CPU kernels it ran with (`model.reproducible`)
 
 
 def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,9 +55,20 @@ def accuracy(net: Net, x: np.ndarray, y: np.ndarray) -> float:
 def train(config: NetConfig, data: Dataset, train_config: TrainConfig = TrainConfig(),
           progress: bool = True, description: str = "train") -> TrainResult:
     """Train a fresh `Net(config)` on `data`; returns the net in evaluation mode and its accuracies."""
-    import time
-
+    kernels = kernels_in_use()
+    if kernels != PINNED_CAPABILITY:
+        warnings.warn(f"training runs torch's {kernels} CPU kernels, not the pinned {PINNED_CAPABILITY} "
+                      "(torch ran before hbnn was imported, or the environment chose them): the result "
+                      "may differ from other machines' (see hbnn.model.reproducible)", stacklevel=2)
     start = time.perf_counter()
+    with single_thread():
+        net = _train(config, data, train_config, progress, description)
+        test, train_ = accuracy(net, data.test_x, data.test_y), accuracy(net, data.train_x, data.train_y)
+    return TrainResult(net, test, train_, time.perf_counter() - start, kernels)
+
+
+def _train(config: NetConfig, data: Dataset, train_config: TrainConfig, progress: bool,
+           description: str) -> Net:
     torch.manual_seed(train_config.seed)
     net = Net(config, seed=train_config.seed)
     x, y = _tensors(data.train_x, data.train_y)
@@ -97,6 +97,4 @@ def train(config: NetConfig, data: Dataset, train_config: TrainConfig = TrainCon
             running += loss.item() * len(batch)
             step += 1
         bar.set_postfix(loss=f"{running / len(x):.3f}")
-    net.eval()
-    return TrainResult(net, accuracy(net, data.test_x, data.test_y),
-                       accuracy(net, data.train_x, data.train_y), time.perf_counter() - start)
+    return net.eval()

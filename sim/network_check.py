@@ -12,7 +12,7 @@ import numpy as np
 
 from hbnn.hw import network as network_module
 from hbnn.hw.packing import pack, position_beats, unpack_signed
-from hbnn.hw.popcount import GENERIC, Strategy
+from hbnn.hw.popcount_strategy import GENERIC, Strategy
 from hbnn.hw.popcount_library import Inline
 from hbnn.model import golden
 from hbnn.model.layout import Network

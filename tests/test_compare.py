@@ -4,15 +4,15 @@ checkpoint reuse, and bad input refused before any work."""
 
 import csv
 import json
-import re
 
 import pytest
 
 from hbnn import boards
-from hbnn.boards import compare as compare_module
-from hbnn.boards.compare import COLUMNS, compare
-from hbnn.cli import main
-from hbnn.model.recipes import net_config
+from hbnn import compare as compare_module
+from hbnn.compare import COLUMNS, compare
+from hbnn.model.config import net_config
+from hbnn.model.errors import ConfigError
+from hbnn.tools import ToolMissing
 
 
 @pytest.fixture(scope="module")
@@ -70,27 +70,34 @@ def test_a_matching_checkpoint_is_reused(tmp_path):
     assert not reused
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--mixes", ","], "no bit mixes given; name at least one, e.g. 1,1.4,2"),
-    (["--board", "de10"], "unknown board 'de10'; choose one of: icebreaker, ice40-hx8k, ulx3s-25f, ulx3s-85f"),
-    (["--images", "0"], "images must be a positive integer, not 0"),
+@pytest.mark.parametrize("options, message", [
+    ({"mixes": ()}, "no bit mixes given; name at least one, e.g. 1,1.4,2"),
+    ({"mixes": ("1", "1.4", "seven")}, "unknown weight mix 'seven'; give percentages like 70/20/10 or one of: "),
+    ({"images": 0}, "images must be a positive integer, not 0"),
+    ({"pipeline": -1}, "pipeline depth must be a non-negative integer, not -1"),
+    ({"seed": -2}, "seed must be a non-negative integer, not -2"),
+    ({"popcount": "fast"}, "unknown popcount strategy 'fast'; choose one of: generic, mapped"),
+    ({"simulator": "questa"}, "unknown simulator 'questa'; choose one of: icarus, verilator"),
 ])
-def test_compare_refuses_bad_input_before_any_work(capsys, tmp_path, arguments, message):
-    assert main(["compare", "--build", str(tmp_path), *arguments]) == 2
-    assert capsys.readouterr().err == f"hbnn: error: {message}\n"
+def test_compare_checks_everything_before_any_work(tmp_path, options, message):
+    """The library call refuses as the command line does (tests/test_cli.py has the CLI's table)."""
+    with pytest.raises(ConfigError) as error:
+        compare(**{"board": boards.get("ulx3s-25f"), "root": tmp_path, **options})
+    assert str(error.value).startswith(message)
     assert not list(tmp_path.iterdir())
 
 
-def test_a_bad_mix_is_refused_before_training(capsys, tmp_path):
-    assert main(["compare", "--mixes", "1,1.4,seven", "--build", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert re.match(r"hbnn: error: .*'seven'", err) and err.count("\n") == 1
+def test_a_missing_program_is_found_before_training(tmp_path, monkeypatch):
+    assert compare_module.plan(board=boards.get("ulx3s-25f"), simulator="verilator", energy=False,
+                               root=tmp_path).mixes == compare_module.DEFAULT_MIXES
+    monkeypatch.setenv("PATH", "/nonexistent")           # no Icarus Verilog
+    with pytest.raises(ToolMissing, match=r"^iverilog is not installed on PATH"):
+        compare(board=boards.get("ulx3s-25f"), root=tmp_path)
     assert not list(tmp_path.iterdir())
 
 
 def test_demo_is_compare_on_the_defaults():
-    from hbnn import cli
+    from hbnn import commands
 
-    assert cli.DEMO_MIXES == ("1", "1.2", "1.4", "2", "3") and cli.DEMO_BOARD == "ulx3s-85f"
-    assert cli.DEMO_RATIO_DIGITS == 1
-    assert compare_module.DEFAULT_MIXES == cli.DEMO_MIXES
+    assert commands.DEMO["mixes"] == ("1", "1.2", "1.4", "2", "3") and commands.DEMO["board"] == "ulx3s-85f"
+    assert commands.DEMO["ratio_digits"] == 1 and commands.DEMO["popcount"] == "generic"

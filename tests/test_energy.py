@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from random_layouts import random_network
 
-from hbnn.boards import activity, energy
-from hbnn.boards.activity import Activity, count_toggles
-from hbnn.boards.asic_proxy import operation_counts, transistors
+from hbnn.sim import activity
+from hbnn.boards.energy import estimate as energy
+from hbnn.sim.activity import Activity, count_toggles
+from hbnn.boards.energy.asic_proxy import operation_counts, transistors
 from hbnn.hw.generate import generate
 from hbnn.hw.packing import pack_signed
-from hbnn.hw.synthetic import dense_layer
+from hbnn.model.synthetic import dense_layer
 from hbnn.model.layout import InputCode, Network, WeightLayer, validate
 
 # Hand-written VCD: an aliased clock (same code in two scopes), a 4-bit bus seen in two scopes,
@@ -246,7 +247,7 @@ def test_estimate_against_a_hand_calculation():
     assert ecp5.fpga_nj_per_image == pytest.approx(scaled / 1e3)
     assert ecp5.fpga_static_nj_per_image is None and ecp5.asic_proxy_pj_per_image is None
     assert "ESTIMATE" in result.describe()
-    with pytest.raises(ValueError, match=r"^FPGA family must be one of ice40, ecp5, not 'gowin'$"):
+    with pytest.raises(ValueError, match=r"^unknown FPGA family 'gowin'; choose one of: ice40, ecp5$"):
         energy.estimate(family="gowin", lut4=1, ff=1, carry=0, activity=act, cycles_per_image=1)
     with pytest.raises(ValueError, match=r"^LUT4 count must be a non-negative integer, not -1$"):
         energy.estimate(family="ice40", lut4=-1, ff=1, carry=0, activity=act, cycles_per_image=1)

@@ -3,7 +3,7 @@
 import csv
 
 from hbnn.model import experiments
-from hbnn.model.allocation import ALLOCATIONS
+from hbnn.model.config import ALLOCATIONS
 
 
 def test_reconstruction_writes_all_three_and_middle_out_wins(tmp_path):

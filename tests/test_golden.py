@@ -11,7 +11,7 @@ import layout_reference
 from hbnn.model import data, golden
 from hbnn.model.agreement import measure
 from hbnn.model.export import export, pixel_codes, reduce_fraction, staircase_boundaries
-from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.config import net_config, train_config_for
 from hbnn.model.training import train
 from random_layouts import random_network, random_pixels
 

@@ -9,7 +9,7 @@ from hbnn.hw import flatten, network, pool, window
 from hbnn.hw.packing import pack, position_beats, unpack, unpack_signed
 from hbnn.model import data, golden
 from hbnn.model.export import export, pixel_codes
-from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.config import net_config, train_config_for
 from hbnn.model.training import train
 from random_layouts import random_network, random_pixels
 from hbnn.sim.amaranth_stream import run_stream

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings, strategies as st
 
 from hbnn.model import layout
@@ -62,11 +63,19 @@ def load_error(path) -> str:
 def test_truncated_file(saved):
     _, path = saved
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    assert load_error(path).startswith(f"layout '{path}' is not a readable .npz file")
+    assert load_error(path).startswith(f"'{path}' is not a layout file (hbnn export writes layouts")
 
 
-def test_missing_file(tmp_path):
+def test_missing_file_folder_and_other_files_are_told_apart(tmp_path):
     assert load_error(tmp_path / "none.npz") == f"layout '{tmp_path / 'none.npz'}' does not exist"
+    assert load_error(tmp_path) == f"layout '{tmp_path}' is a folder, not a file (hbnn export writes layouts, .npz)"
+    text = tmp_path / "README.md"
+    text.write_text("# not a layout")
+    assert load_error(text) == (f"'{text}' is not a layout file (hbnn export writes layouts: .npz archives "
+                                "with a manifest)")            # and no word about pickles
+    checkpoint = tmp_path / "net.pt"
+    torch.save({"weights": torch.zeros(2)}, checkpoint)
+    assert load_error(checkpoint) == f"'{checkpoint}' is a checkpoint, not a layout; export it first: hbnn export {checkpoint}"
 
 
 def test_corrupted_array(saved):
@@ -171,13 +180,22 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     path = tmp_path / "net.npz"
     path.write_bytes(b"old")
 
-    def fail(*args, **kwargs):
+    def fail(file, array, **kwargs):
+        file.write(b"half an array")
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", fail)
+    monkeypatch.setattr(np.lib.format, "write_array", fail)
     with pytest.raises(OSError):
         layout.save(random_network(1, "mlp"), path)
     assert path.read_bytes() == b"old" and list(tmp_path.iterdir()) == [path]
+
+
+def test_the_same_network_gives_the_same_bytes(tmp_path):
+    """No timestamp in the archive: a layout's bytes are a function of its content."""
+    first = layout.save(random_network(3, "conv2d"), tmp_path / "a.npz").read_bytes()
+    second = layout.save(random_network(3, "conv2d"), tmp_path / "b.npz").read_bytes()
+    assert first == second
+    assert layout.save(random_network(4, "conv2d"), tmp_path / "c.npz").read_bytes() != first
 
 
 def test_plane_members_and_widths():

@@ -21,7 +21,10 @@ from hbnn.boards.chain_starts import free_chain_starts, ignores_carry_in
 from hbnn.hw import carry_chain
 from hbnn.hw.generate import generate
 from hbnn.hw.network import UnsupportedLayout, check_buildable
-from hbnn.hw.popcount import GENERIC, Strategy, Tree, strategy_for
+from hbnn.hw.families import FAMILIES
+from hbnn.model.errors import ConfigError
+from hbnn.hw.popcount import Tree
+from hbnn.hw.popcount_strategy import GENERIC, Strategy, strategy_for
 from hbnn.hw.popcount_mapped import Tree as MappedTree
 from hbnn.hw.popcount_mapped import adders_by_level, plan
 from hbnn.hw.primitives import Cells, half_init, lut_init, simulation_models
@@ -30,7 +33,6 @@ from hbnn.sim.network_check import check
 from hbnn.sim.runner import simulate
 from test_popcount_library import prove
 
-FAMILIES = ("ice40", "ecp5")
 
 
 def buildable_network(seed: int, structure: str):
@@ -154,11 +156,13 @@ def test_mapped_network_verilog_is_bit_exact_in_icarus(tmp_path, family):
 def test_strategy_validation():
     assert strategy_for("generic", "ecp5") == GENERIC
     assert strategy_for("mapped", "ice40").label == "mapped-ice40"
-    with pytest.raises(ValueError, match=r"^Popcount strategy must be one of generic, mapped, not 'fast'$"):
+    with pytest.raises(ConfigError, match=r"^unknown popcount strategy 'fast'; choose one of: generic, mapped$"):
         Strategy("fast")
-    with pytest.raises(ValueError, match=r"needs an FPGA family \(ice40, ecp5\), not None$"):
+    with pytest.raises(ConfigError, match=r"^the mapped popcount strategy needs an FPGA family \(ice40 or ecp5\)"):
         Strategy("mapped")
-    with pytest.raises(ValueError, match=r"^FPGA family must be one of ice40, ecp5, not 'xc7'$"):
+    with pytest.raises(ConfigError, match=r"^the generic popcount strategy takes no FPGA family, not 'ice40'"):
+        Strategy("generic", "ice40")
+    with pytest.raises(ConfigError, match=r"^unknown FPGA family 'xc7'; choose one of: ice40, ecp5$"):
         Cells("xc7", behavioural=True)
     with pytest.raises(ValueError, match=r"^Carry chain length must be an integer of at least 2, not 1$"):
         MappedTree(8, family="ice40", max_cells=1)

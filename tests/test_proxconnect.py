@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from hbnn.model.errors import ConfigError
-from hbnn.model.proxconnect import METHODS, MethodConfig, PlaneQuantizer, proxquant_step, sign_swish
+from hbnn.model.config import METHODS, MethodConfig
+from hbnn.model.proxconnect import PlaneQuantizer, proxquant_step, sign_swish
 
 U = torch.linspace(-3, 3, 241, dtype=torch.float64)
 

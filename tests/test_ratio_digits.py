@@ -10,7 +10,7 @@ from hbnn.model import data
 from hbnn.model.agreement import measure
 from hbnn.model.errors import ConfigError
 from hbnn.model.export import export
-from hbnn.model.recipes import net_config, train_config_for
+from hbnn.model.config import net_config, train_config_for
 from hbnn.model.residual import round_ratios
 from hbnn.model.training import train
 

@@ -1,9 +1,10 @@
 import pytest
 import torch
 
-from hbnn.model.allocation import ALLOCATIONS, allocate
+from hbnn.model.allocation import allocate
 from hbnn.model.bitmix import parse_mix
-from hbnn.model.proxconnect import MethodConfig, PlaneQuantizer
+from hbnn.model.config import ALLOCATIONS, MethodConfig
+from hbnn.model.proxconnect import PlaneQuantizer
 from hbnn.model.residual import normalized_error, residual_binarize, residual_quantize
 
 

@@ -4,11 +4,12 @@
 import pytest
 
 from hbnn.cli import main
-from hbnn.model import layout
+from hbnn.model import data, layout
+from hbnn.model.config import net_config, train_config_for
+from hbnn.model.errors import ConfigError
 from hbnn.model.export import export
-from hbnn.model.recipes import net_config, train_config_for
 from hbnn.model.training import train
-from hbnn.model import data
+from hbnn.sim.runner import simulate_layout
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +30,13 @@ def test_simulate_reports_bit_exact(capsys, tmp_path, mlp_layout, simulator):
     assert (tmp_path / "sim" / f"mlp-{simulator}" / "build" / "simulation.log").is_file()
 
 
-def test_simulate_names_bad_values(capsys, mlp_layout):
-    assert main(["simulate", str(mlp_layout), "--sim", "questa"]) == 2
-    assert capsys.readouterr().err == "hbnn: error: unknown simulator 'questa'; choose one of: icarus, verilator\n"
-    assert main(["simulate", str(mlp_layout), "--images", "0"]) == 2
-    assert capsys.readouterr().err == "hbnn: error: images must be a positive integer, not 0\n"
+def test_simulate_layout_checks_its_options_before_generating(tmp_path, mlp_layout):
+    """The library call refuses as the command line does (tests/test_cli.py has the CLI's table)."""
+    with pytest.raises(ConfigError, match=r"^unknown simulator 'questa'; choose one of: icarus, verilator$"):
+        simulate_layout(mlp_layout, simulator="questa", build_root=tmp_path)
+    with pytest.raises(ConfigError, match=r"^images must be a positive integer, not 0$"):
+        simulate_layout(mlp_layout, images=0, build_root=tmp_path)
+    assert not list(tmp_path.iterdir())
 
 
 def test_simulate_writes_waves_on_request(capsys, tmp_path, mlp_layout):

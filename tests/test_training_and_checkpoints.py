@@ -1,10 +1,12 @@
 import pytest
 import torch
 
-from hbnn.model import checkpoint, data
+from hbnn.model import checkpoint, data, layout
 from hbnn.model.errors import ConfigError
-from hbnn.model.recipes import evaluate_checkpoint, net_config, train_checkpoint, train_config_for
-from hbnn.model.training import TrainConfig, accuracy, train
+from hbnn.model.config import TrainConfig, net_config, train_config_for
+from hbnn.model.recipes import evaluate_checkpoint, train_checkpoint
+from hbnn.model.training import accuracy, train
+from random_layouts import random_network
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +97,21 @@ def test_missing_and_corrupt_checkpoints(tmp_path, default_run):
         checkpoint.load(tmp_path / "nothing.pt")
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(ConfigError, match="checkpoint '.*junk.pt' is not a readable hbnn checkpoint"):
+    with pytest.raises(ConfigError, match=r"^'.*junk.pt' is not an hbnn checkpoint \(hbnn train writes"):
         checkpoint.load(junk)
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(default_run[1].read_bytes()[:2000])
-    with pytest.raises(ConfigError, match="is not a readable hbnn checkpoint"):
+    with pytest.raises(ConfigError, match="is not an hbnn checkpoint"):
         checkpoint.load(truncated)
+    with pytest.raises(ConfigError, match=r"^checkpoint '.*' is a folder, not a file"):
+        checkpoint.load(tmp_path)
+    layout_file = layout.save(random_network(0, "mlp"), tmp_path / "net.npz")
+    with pytest.raises(ConfigError, match=r"^'.*net.npz' is a layout, not a checkpoint \(hbnn train writes"):
+        checkpoint.load(layout_file)
+    damaged = tmp_path / "damaged.pt"
+    torch.save({"format": "hbnn-checkpoint", "version": 1}, damaged)
+    with pytest.raises(ConfigError, match="is damaged"):
+        checkpoint.load(damaged)
     other = tmp_path / "other.pt"
     torch.save({"format": "hbnn-checkpoint", "version": 99}, other)
     with pytest.raises(ConfigError, match="has version 99; this hbnn reads 1"):

@@ -1,5 +1,5 @@
 # amaranth: UnusedElaboratable=no
-"""`boards.uart` and `boards.bridge` in the Amaranth simulator, against a reference UART encoder
+"""`hbnn.hw.uart` and `hbnn.hw.bridge` in the Amaranth simulator, against a reference UART encoder
 and decoder written here (8N1, LSB first) and a Python model of a small fake core; and the bridge
 rendered for the iCEBreaker."""
 
@@ -12,7 +12,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from hbnn.boards import bridge, uart
+from hbnn.hw import bridge, uart
 
 # Reference UART, one bit at a time ----------------------------------------------------------------
 

@@ -8,10 +8,11 @@ deviation of the test accuracy over `seeds` seeds.
 
 from pathlib import Path
 
-from ..allocation import ALLOCATIONS
+from hbnn.files import write_atomic
+
 from ..bitmix import parse_mix
-from ..recipes import DEFAULT_NET, net_config
-from .report import csv_text, markdown_table, mean_std, percent, plt, save_figure, write_atomic
+from ..config import ALLOCATIONS, DEFAULT_NET, net_config
+from .report import csv_text, markdown_table, mean_std, percent, plt, save_figure
 from .sweep import Run, sweep
 
 MIXES = ("1", "1.2", "1.4", "1.6", "2", "3")

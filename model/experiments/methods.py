@@ -6,10 +6,11 @@ activations): test accuracy of BC, PC, BNN, BNN+, BNN++ and PQ, mean ± std over
 
 from pathlib import Path
 
+from hbnn.files import write_atomic
+
 from ..bitmix import parse_mix
-from ..proxconnect import METHODS
-from ..recipes import DEFAULT_NET, net_config
-from .report import csv_text, markdown_table, mean_std, percent, plt, save_figure, write_atomic
+from ..config import DEFAULT_NET, METHODS, net_config
+from .report import csv_text, markdown_table, mean_std, percent, plt, save_figure
 from .sweep import Run, sweep
 
 

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import torch
 
-from ..allocation import ALLOCATIONS, allocate
+from hbnn.files import write_atomic
+
+from ..allocation import allocate
 from ..bitmix import NAMED_MIXES, parse_mix
+from ..config import ALLOCATIONS
 from ..residual import normalized_error, residual_binarize
-from .report import csv_text, markdown_table, mean_std, plt, save_figure, write_atomic
+from .report import csv_text, markdown_table, mean_std, plt, save_figure
 
 
 def errors(size: int = 1 << 16, seeds: int = 3) -> dict[tuple[str, str], float]:

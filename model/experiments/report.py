@@ -1,24 +1,16 @@
-"""Writing an experiment's table as Markdown and CSV (atomically) and saving its plot as PNG."""
+"""Writing an experiment's table as Markdown and CSV and saving its plot as PNG (`hbnn.files`: whole
+files or none)."""
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
 
+from hbnn.files import atomic_output
+
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(handle, "w") as file:
-        file.write(text)
-    os.replace(temporary, path)
-    return path
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -36,11 +28,9 @@ def csv_text(header: list[str], rows: list[list]) -> str:
 
 
 def save_figure(figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.stem + ".tmp.png")
-    figure.savefig(temporary, dpi=120, bbox_inches="tight")
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
     plt.close(figure)
-    os.replace(temporary, path)
     return path
 
 

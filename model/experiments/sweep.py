@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from .. import data
-from ..nets import NetConfig
-from ..recipes import train_config_for
+from ..config import NetConfig, train_config_for
 from ..training import train
 
 

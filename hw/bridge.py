@@ -1,6 +1,6 @@
 """`bridge.UartBridge`: a network core on a board's UART; `bridge.board_top`: that bridge on a board.
 
-Protocol (8N1 at the board's baud rate, see `boards.uart`):
+Protocol (8N1 at the board's baud rate, see `hbnn.hw.uart`):
 
 - host -> board: each input beat of the core as `ceil(W_in / 8)` bytes, least significant byte
   first; the bits of the last byte above `W_in` are ignored. No header, no framing: the bridge

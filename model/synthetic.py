@@ -8,7 +8,7 @@ lanes is outputs x inputs x average bits, the quantity area should follow.
 
 import numpy as np
 
-from hbnn.model.layout import InputCode, Network, WeightLayer, validate
+from .layout import InputCode, Network, WeightLayer, validate
 
 # the paper's named mixes, percent of 1/2/3-bit weights (kept here so hw/ needs no torch)
 MIXES = {"1": (100, 0, 0), "1.2": (85, 10, 5), "1.4": (70, 20, 10), "1.6": (60, 20, 20),

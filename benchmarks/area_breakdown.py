@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from hbnn.boards import reports
+from hbnn.boards import flow, reports
 
 
 def breakdown(build: Path) -> list[tuple[str, int, int]]:
@@ -23,7 +23,7 @@ def breakdown(build: Path) -> list[tuple[str, int, int]]:
     index = 0
     while True:
         try:
-            module = reports.module_named(stat, f"core.stage{index}")
+            module = reports.module_named(stat, flow.stage_module(index))
         except KeyError:
             return rows
         total = reports.cell_counts(family, reports.flat_cells(stat, module)).lut4_equivalent

@@ -203,12 +203,10 @@ def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream:
 
 def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "generic"):
     """amaranth-boards' build plan for the bridged core (see `plan_design`)."""
+    from hbnn.hw import bridge, popcount_library
     from hbnn.hw import generate as hw_generate
     from hbnn.hw import network as hw_network
-    from hbnn.hw import popcount_library
     from hbnn.hw.popcount_strategy import strategy_for
-
-    from hbnn.hw import bridge
 
     strategy = strategy_for(popcount, board.family)
     library = popcount_library.Library(strategy=strategy)
@@ -216,8 +214,17 @@ def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "gen
     info = hw_generate.describe(core, pipeline=pipeline, layout_hash=network.content_hash, popcount=strategy)
     stages = sum(len(layer["stages"]) for layer in info["layers"])
     plan = plan_design(board, lambda platform: bridge.board_top(core, platform), library=library,
-                       kept=[f"*.core.stage{index}" for index in range(stages)])
+                       kept=[f"*.{stage_module(index)}" for index in range(stages)])
     return plan, info
+
+
+def stage_module(index: int) -> str:
+    """The end of the name of stream stage `index`'s module in the synthesized hierarchy: the
+    bridge's `core`, then where `hw.network.Top` puts the stage. Kept as hierarchy, so yosys's
+    statistics give each stage's (and so each layer's) cells."""
+    from hbnn.hw.network import Top
+
+    return "core." + Top.STAGE_PATH.format(index=index)
 
 
 def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_options: str = ""):
@@ -340,7 +347,7 @@ def _layer_cells(stat: dict, info: dict, family: str) -> list[LayerCells]:
     for layer in info["layers"]:
         totals: dict[str, int] = {}
         for _ in layer["stages"]:
-            module = reports.module_named(stat, f"core.stage{stage}")
+            module = reports.module_named(stat, stage_module(stage))
             for cell, count in reports.flat_cells(stat, module).items():
                 totals[cell] = totals.get(cell, 0) + count
             stage += 1

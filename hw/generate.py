@@ -42,7 +42,6 @@ def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None 
     first = net.layers[0]
     per_position = first.kind != "dense"
     elements = net.input_shape[0] if per_position else int(top.i.payload.shape().width // net.pixel_bits)
-    cls_bits = (net.num_classes - 1).bit_length()
     beats_per_image = 1
     if per_position:
         for s in net.input_shape[1:]:
@@ -70,9 +69,7 @@ def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None 
         "output": {
             "payload": "o__payload", "valid": "o__valid", "ready": "o__ready",
             "width": top.o.payload.shape().size,
-            "fields": {"cls": {"offset": 0, "bits": cls_bits},
-                       "scores": {"offset": cls_bits, "count": net.num_classes,
-                                  "bits": top.score_width, "signed": True}},
+            "fields": result_fields(top.result_layout),
         },
         "latency_cycles": top.latency,
         "initiation_interval_cycles": top.initiation_interval,
@@ -82,6 +79,18 @@ def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None 
         "layout_content_hash": layout_hash,
         "provenance": net.provenance,
     }
+
+
+def result_fields(layout) -> dict:
+    """The bit fields of `network.result_layout` as plain data: what the benches pack and decode
+    (`hw.packing.pack_result`, `unpack_result`)."""
+    from amaranth.hdl import Shape
+
+    cls, scores = layout["cls"], layout["scores"]
+    element = Shape.cast(scores.shape.elem_shape)
+    return {"cls": {"offset": cls.offset, "bits": Shape.cast(cls.shape).width},
+            "scores": {"offset": scores.offset, "count": scores.shape.length, "bits": element.width,
+                       "signed": element.signed}}
 
 
 def popcount_description(popcount: Strategy) -> dict:

@@ -84,55 +84,59 @@ class Chain(wiring.Component):
         return m
 
 
+def result_layout(network: Network) -> data.StructLayout:
+    """The result payload of a whole network, one beat per image: the class index `cls`, then the
+    signed `scores`. The one definition of its bit fields: the design JSON (`hw.generate`), the
+    benches and the UART bridge all read them from here."""
+    last = network.weight_layers()[-1]
+    return data.StructLayout({
+        "cls": range(network.num_classes),
+        "scores": data.ArrayLayout(mvu.Unrolled.accumulator_shape(last), network.num_classes),
+    })
+
+
 class Top(wiring.Component):
+    """The whole network: every layer's stages as one `Chain` (submodule `layers`, stage n at
+    `layers.stage<n>`), then the argmax and a result register. Ports: `i`, the first stage's input
+    stream; `o`, a stream of `result_layout(network)`."""
+
     def __init__(self, network: Network, *, pipeline: int = 0, library=None):
         check_buildable(network)
         self.network = network
         self.layer_stages = [layer_stages(network, index, pipeline=pipeline, library=library)
                              for index in range(len(network.layers))]
-        self.stages = [stage for stages in self.layer_stages for stage in stages]
-        last = network.weight_layers()[-1]
-        self.score_width = last.accumulator_width()
-        first = network.layers[0]
-        per_beat = 1
-        for s in (network.input_shape if first.kind == "dense" else network.input_shape[:1]):
-            per_beat *= s
-        self.result_layout = data.StructLayout({
-            "cls": range(network.num_classes),
-            "scores": data.ArrayLayout(mvu.Unrolled.accumulator_shape(last), network.num_classes),
-        })
-        super().__init__({
-            "i": In(stream.Signature(per_beat * network.pixel_bits)),
-            "o": Out(stream.Signature(self.result_layout)),
-        })
+        self.layers = Chain([stage for stages in self.layer_stages for stage in stages])
+        self.score_width = network.weight_layers()[-1].accumulator_width()
+        self.result_layout = result_layout(network)
+        super().__init__({"i": In(self.layers.i.signature.flip()),
+                          "o": Out(stream.Signature(self.result_layout))})
+
+    STAGE_PATH = "layers.stage{index}"   # where stage `index` sits in the hierarchy (synthesis keeps it)
 
     @property
     def latency(self) -> int:
         """Cycles from accepting an image's last input beat to its result, with an always-ready sink
         (exact when every pooled map divides evenly; an upper bound otherwise)."""
-        return sum(stage.latency for stage in self.stages) + 1  # + the result register
+        return self.layers.latency + 1  # + the result register
 
     @property
     def initiation_interval(self) -> int:
         """Cycles between images at full throughput: the slowest stage's cycles per image."""
-        return max(getattr(stage, "cycles_per_image", 1) for stage in self.stages)
+        return self.layers.cycles_per_image
 
     def elaborate(self, platform):
         m = Module()
-        upstream = wiring.flipped(self.i)  # seen from inside, the input port is a source
-        for index, stage in enumerate(self.stages):
-            m.submodules[f"stage{index}"] = stage
-            wiring.connect(m, upstream, stage.i)
-            upstream = stage.o
+        m.submodules.layers = layers = self.layers
+        wiring.connect(m, wiring.flipped(self.i), layers.i)
         m.submodules.argmax = pick = argmax.Unit(self.network.num_classes, width=self.score_width)
-        m.d.comb += pick.i.eq(upstream.payload)
+        m.d.comb += pick.i.eq(layers.o.payload)
 
         # Output register: the result leaves from flip-flops (one cycle of latency), and it
         # advances, like every stage, only while its slot is free or being taken.
         advance = Signal()
-        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), upstream.ready.eq(advance)]
+        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), layers.o.ready.eq(advance)]
         with m.If(advance):
-            m.d.sync += [self.o.valid.eq(upstream.valid),
-                         self.o.payload.scores.eq(upstream.payload),
+            m.d.sync += [self.o.valid.eq(layers.o.valid),
+                         self.o.payload.scores.eq(layers.o.payload),
                          self.o.payload.cls.eq(pick.o)]
         return m

@@ -50,3 +50,18 @@ def pack_signed(values, bits: int) -> int:
             raise ValueError(f"{v} does not fit a signed {bits}-bit field")
         value |= (v & mask) << (j * bits)
     return value
+
+
+def pack_result(fields: dict, cls: int, scores) -> int:
+    """One result beat of a whole network from its class and scores, at the offsets `fields` gives
+    (the design JSON's `output.fields`, from `hw.network.result_layout`)."""
+    spec = fields["scores"]
+    return ((int(cls) << fields["cls"]["offset"])
+            | (pack_signed(scores, spec["bits"]) << spec["offset"]))
+
+
+def unpack_result(fields: dict, value: int) -> tuple[int, np.ndarray]:
+    """(class, scores) of one result beat; the inverse of `pack_result`."""
+    cls = (value >> fields["cls"]["offset"]) & ((1 << fields["cls"]["bits"]) - 1)
+    spec = fields["scores"]
+    return cls, unpack_signed(value >> spec["offset"], spec["count"], spec["bits"])

@@ -1,26 +1,21 @@
 """Synthetic layouts for benchmarks: one dense layer with a chosen bit mix, no training needed.
 
 `dense_layer(inputs, outputs, mix, seed)` is a one-layer `Network` reading `inputs` 1-bit unsigned
-inputs and emitting `outputs` scores, with the mix's exact share of 1-, 2- and 3-bit weights placed
-at random, random signs and plane weights of a 6-bit grid (as export produces). Its cost in
+inputs and emitting `outputs` scores, with the mix's exact share of 1-, 2- and 3-bit weights
+(`bitmix.BitMix.counts`, as training allocates them) placed at random, random signs and plane weights of a 6-bit grid (as export produces). Its cost in
 lanes is outputs x inputs x average bits, the quantity area should follow.
 """
 
 import numpy as np
 
-from .layout import InputCode, Network, WeightLayer, validate
-
-# the paper's named mixes, percent of 1/2/3-bit weights (kept here so hw/ needs no torch)
-MIXES = {"1": (100, 0, 0), "1.2": (85, 10, 5), "1.4": (70, 20, 10), "1.6": (60, 20, 20),
-         "2": (0, 100, 0), "3": (0, 0, 100)}
+from .bitmix import parse_mix
+from .layout import MAX_WEIGHT_BITS, InputCode, Network, WeightLayer, validate
 
 
 def dense_layer(inputs: int, outputs: int, mix: str, seed: int = 0) -> Network:
     rng = np.random.default_rng(seed)
-    percent = MIXES[mix]
-    total = inputs * outputs
-    cuts = np.round(np.cumsum(percent) * total / 100).astype(int)
-    bits = np.repeat(np.arange(1, 4, dtype=np.uint8), np.diff(np.concatenate([[0], cuts])))
+    counts = parse_mix(mix).counts(inputs * outputs)
+    bits = np.repeat(np.arange(1, MAX_WEIGHT_BITS + 1, dtype=np.uint8), counts)
     bits = rng.permutation(bits).reshape(outputs, inputs)
     planes_count = int(bits.max())
     active = np.arange(planes_count)[:, None, None] < bits[None]

@@ -15,9 +15,9 @@ bar. It ends when every expected beat has arrived, writes a report (cycles, mism
 and fails if any beat differed. The scoreboard is drained by construction: the test cannot end
 while a beat is outstanding, and a cycle limit fails it.
 
-Decoders (`plan["decode"]`): "result" = class then signed scores (whole networks); "levels" =
-`count` unsigned fields (hidden layers, pooling, windows); "scores" = `count` signed fields (the
-last layer). A mismatch names the layer, image, position within the image, field, expected, actual.
+Decoders (`plan["decode"]`): "result" = the class and signed scores at the design JSON's field
+offsets (whole networks); "levels" = `count` unsigned fields (hidden layers, pooling, windows);
+"scores" = `count` signed fields (the last layer). A mismatch names the layer, image, position within the image, field, expected, actual.
 """
 
 import json
@@ -37,11 +37,12 @@ def _field(value: int, offset: int, bits: int, signed: bool) -> int:
 
 def decode(value: int, spec: dict) -> dict:
     """Named fields of one output beat."""
-    if spec["kind"] == "result":
-        cls_bits = spec["cls_bits"]
-        fields = {"class": value & ((1 << cls_bits) - 1)}
-        for c in range(spec["count"]):
-            fields[f"score {c}"] = _field(value, cls_bits + c * spec["bits"], spec["bits"], True)
+    if spec["kind"] == "result":     # the design JSON's output fields (hw.network.result_layout)
+        cls, scores = spec["fields"]["cls"], spec["fields"]["scores"]
+        fields = {"class": _field(value, cls["offset"], cls["bits"], False)}
+        for c in range(scores["count"]):
+            fields[f"score {c}"] = _field(value, scores["offset"] + c * scores["bits"], scores["bits"],
+                                          scores["signed"])
         return fields
     signed = spec["kind"] == "scores"
     label = "score" if signed else "channel"

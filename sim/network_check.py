@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from hbnn.hw import network as network_module
-from hbnn.hw.packing import pack, position_beats, unpack_signed
+from hbnn.hw.packing import pack, position_beats
 from hbnn.hw.popcount_strategy import GENERIC, Strategy
 from hbnn.hw.popcount_library import Inline
 from hbnn.model import golden
@@ -47,15 +47,14 @@ def check(network: Network, pixels: np.ndarray, *, pipeline: int = 0, seed: int 
     library = Inline(replace(popcount, behavioural=True) if popcount.name == "mapped" else popcount)
     top = network_module.Top(network, pipeline=pipeline, library=library)
     payloads = run_stream(top, input_beats(network, pixels), results_expected=len(pixels), seed=seed)
-    cls_bits = (network.num_classes - 1).bit_length()
     result = Check(len(pixels), [], expected.classes.tolist())
     for n, payload in enumerate(payloads):
-        cls = payload & ((1 << cls_bits) - 1)
-        scores = unpack_signed(payload >> cls_bits, network.num_classes, top.score_width)
-        result.classes.append(int(cls))
+        beat = top.result_layout.from_bits(payload)
+        cls, scores = int(beat.cls), [int(score) for score in beat.scores]
+        result.classes.append(cls)
         if cls != result.expected_classes[n]:
             result.mismatches.append((n, "class", result.expected_classes[n], int(cls)))
-        for c, (want, got) in enumerate(zip(expected.scores[n].tolist(), scores.tolist())):
+        for c, (want, got) in enumerate(zip(expected.scores[n].tolist(), scores)):
             if want != got:
                 result.mismatches.append((n, f"score {c}", want, got))
     return result

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from hbnn import tools
-from hbnn.hw.packing import pack, pack_signed, position_beats
+from hbnn.hw.packing import pack, pack_result, pack_signed, position_beats
 from hbnn.hw.popcount_strategy import GENERIC, Strategy
 from hbnn.model import golden
 from hbnn.model.layout import MaxPool, Network
@@ -103,14 +103,11 @@ def simulate(network: Network, verilog: Path, description: Path, pixels: np.ndar
     design = json.loads(Path(description).read_text())
     fields = design["output"]["fields"]
     result = golden.run(reference or network, pixels)
-    cls_bits, score_bits = fields["cls"]["bits"], fields["scores"]["bits"]
-    expected = [int(c) | (pack_signed(s, score_bits) << cls_bits)
-                for c, s in zip(result.classes.tolist(), result.scores.tolist())]
+    expected = [pack_result(fields, c, s) for c, s in zip(result.classes.tolist(), result.scores.tolist())]
     beats = input_beats(network, pixels)
     start = time.perf_counter()
     report = run_bench(verilog, design, beats, expected,
-                       decode={"kind": "result", "cls_bits": cls_bits, "count": fields["scores"]["count"],
-                               "bits": score_bits},
+                       decode={"kind": "result", "fields": fields},
                        outputs_per_image=1, layer="network", simulator=simulator, build_dir=build_dir,
                        waves=waves, seed=seed, idle=idle, backpressure=backpressure, progress=progress,
                        max_cycles=1000 + 4 * (len(beats) + len(pixels) * (

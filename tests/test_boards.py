@@ -96,7 +96,7 @@ def test_the_clock_target_is_raised_for_a_true_fmax(board_name, pattern):
     constraints = next(text for name, text in plan.files.items() if name.endswith((".pcf", ".lpf")))
     assert len(re.findall(pattern, constraints, flags=re.MULTILINE)) == 1
     script = plan.files["top.ys"]
-    assert "setattr -mod -set keep_hierarchy 1 hbnn_popcount.* *.core.stage0" in script
+    assert "setattr -mod -set keep_hierarchy 1 hbnn_popcount.* *.core.layers.stage0" in script
     assert "read_rtlil hbnn_popcounts.il" in script
     assert info["initiation_interval_cycles"] == 1
 

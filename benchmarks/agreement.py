@@ -14,15 +14,15 @@ import torch
 from hbnn.model import data, golden
 from hbnn.model.agreement import measure
 from hbnn.model.export import export, pixel_codes
-from hbnn.model.config import NETS
-from hbnn.model.config import net_config, train_config_for
+from hbnn.model.config import NETS, net_config, train_config_for
 from hbnn.model.training import train
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads for the golden model's timed run (training always uses one)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print("| data set | net | weights | same class (%) | float acc (%) | golden acc (%) | golden run (ms) | accumulator widths |")

@@ -73,7 +73,7 @@ def format_summary(network: Network) -> str:
     lines.append(("total", "", "", "", str(weights), "/".join(str(sum(r.by_bits[b] for r in rows)) for b in range(3)),
                   f"{bits / weights:.2f}", str(bits), "", str(sum(r.binary_ops for r in rows)), "", ""))
     widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
-    text = "\n".join("  ".join(cell.rjust(w) for cell, w in zip(line, widths)) for line in lines)
+    text = "\n".join("  ".join(cell.rjust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
     p = network.provenance
     head = (f"{p.get('dataset', '?')}/{p.get('net', '?')}, weights {p.get('weights', '?')}, "
             f"input {'x'.join(map(str, network.input_shape))} at {network.pixel_bits} bits, "

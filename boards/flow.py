@@ -191,9 +191,9 @@ def run_tools(plan, board: Board, build_dir: Path, *, bitstream: bool = False, s
 def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
             pipeline: int = 0, popcount: str = "generic", say=print) -> PreparedBuild:
     """Check the layout and the tools, elaborate the bridged core and render its build files."""
-    from hbnn.hw import network as hw_network
+    from hbnn.hw.buildable import check_buildable
 
-    hw_network.check_buildable(network)
+    check_buildable(network)
     tools.prepare(board.family, say=say)
     start = time.perf_counter()
     plan, info = _plan(network, board, pipeline=pipeline, popcount=popcount)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from . import __version__
 
@@ -282,4 +283,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("hbnn: interrupted", file=sys.stderr)
+        # what an interrupted elaboration leaves behind is garbage, not news: no warnings about it
+        warnings.simplefilter("ignore")
         return 130

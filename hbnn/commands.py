@@ -70,6 +70,26 @@ def popcount_strategy(popcount: str, family: str | None):
     return Strategy(popcount, family)
 
 
+def describe_estimate(cost) -> str:
+    """What a generation will cost (`hw.generate.Estimate`), and which boards could hold it."""
+    from hbnn import boards
+
+    low, high = cost.lut4
+    holds = [name for name, board in boards.BOARDS.items() if board.capacity.logic >= high]
+    might = [name for name, board in boards.BOARDS.items() if low <= board.capacity.logic < high]
+    if holds or might:
+        fit = ", ".join(holds) + (" hold" if len(holds) > 1 else " holds") if holds else ""
+        fit += ("; " if holds and might else "") + (f"{', '.join(might)} might" if might else "")
+    else:
+        largest = max(boards.BOARDS.values(), key=lambda board: board.capacity.logic)
+        fit = f"more than any board hbnn knows (the largest, {largest.name}, has {largest.capacity.logic:,})"
+    minutes = cost.seconds / 60
+    duration = f"about {cost.seconds:.0f} s" if minutes < 1 else f"about {minutes:.0f} min"
+    stop = " (Ctrl-C stops it and leaves no file)" if cost.seconds > 30 else ""
+    return (f"{cost.lanes:,} lanes (weight bits x input planes): generation takes {duration}{stop}; the "
+            f"design needs roughly {low:,}-{high:,} LUT4 after synthesis: {fit}")
+
+
 def net_config(args):
     """The checked `NetConfig` of `train`'s net options (no torch: config is plain data)."""
     from hbnn.model.config import net_config
@@ -141,14 +161,18 @@ def inspect(args) -> int:
 def generate(args) -> int:
     from hbnn.model import layout
 
+    from hbnn.hw.buildable import check_buildable
+
     network = layout.load(args.layout)
+    check_buildable(network)
     strategy = popcount_strategy(args.popcount, args.family)
     output = output_file(args.output or Path(BUILD) / "verilog" / (Path(args.layout).stem + ".v"),
                          suffix=".v", what="Verilog")
 
-    from hbnn.hw.generate import generate
+    from hbnn.hw.generate import estimate, generate
 
-    result = generate(network, output, pipeline=args.pipeline, popcount=strategy)
+    _say(describe_estimate(estimate(network)))
+    result = generate(network, output, pipeline=args.pipeline, popcount=strategy, progress=True)
     info = result.info
     print(f"wrote {result.verilog} and {result.description} in {result.seconds:.1f} s: "
           f"latency {info['latency_cycles']} cycles, one image every "

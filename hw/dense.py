@@ -30,11 +30,11 @@ def output_shape(layer: WeightLayer):
 
 
 class Layer(wiring.Component):
-    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, library=None):
+    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, library=None, progress=None):
         if not isinstance(layer, WeightLayer):
             raise TypeError(f"dense.Layer needs a model.layout.WeightLayer, not {type(layer).__name__}")
         self.layer = layer
-        self.mvu = mvu.Unrolled(layer, pipeline=pipeline, library=library)
+        self.mvu = mvu.Unrolled(layer, pipeline=pipeline, library=library, progress=progress)
         super().__init__({
             "i": In(stream.Signature(layer.fan_in * layer.input.bits)),
             "o": Out(stream.Signature(output_shape(layer))),

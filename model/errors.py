@@ -3,7 +3,7 @@
 A `ConfigError` message is a single sentence naming the bad value and, where there is a fixed set,
 the valid choices. The CLI prints it as one line (`hbnn: error: ...`) with exit status 2, without
 a traceback; any other exception is a bug in hbnn and keeps its traceback. Subclasses name the
-kind: `layout.LayoutError` (a malformed layout file), `hw.network.UnsupportedLayout` (a layout
+kind: `layout.LayoutError` (a malformed layout file), `hw.buildable.UnsupportedLayout` (a layout
 the generator cannot build), `hbnn.tools.ToolMissing` (a program is not installed),
 `boards.flow.DesignTooBig` (the design does not fit the board).
 """

@@ -9,10 +9,16 @@ Conventions, fixed once:
 - **Fan-in order**: weight (o, j) with j running over (channel, kernel row, kernel column) in
   that order, channel slowest, exactly `torch_weight.reshape(O, -1)`; a dense layer after a conv
   reads the feature map flattened channel-major (C, H, W).
-- **Levels**: every activation is an unsigned level L. Pixels: L = c in 0 .. 2^b - 1, value c.
-  Residual n-bit activations: L in 0 .. 2^n - 1 whose bit n-k (MSB first) is 1 where plane k is +1,
-  value V(L) = sum_k Q_k (2 bit_k - 1). The staircase is monotone, so larger levels mean larger
-  values and max-pool is an unsigned max of levels.
+- **Levels**: every activation is an unsigned level L. Pixels: L = c in 0 .. 2^b - 1, value c
+  (b = `pixel_bits`, 1..8). Residual n-bit activations (n = 1..3): L in 0 .. 2^n - 1 whose bit
+  n-k (MSB first) is 1 where plane k is +1, value V(L) = sum_k Q_k (2 bit_k - 1), with integer
+  plane weights Q_1 > Q_2 > ... > Q_n >= 1 (each residual scale below the one before).
+- **Max-pool** takes the largest level of each window. A level counts the thresholds its
+  pre-activation reaches, so it never decreases as the pre-activation grows: the largest level is
+  the level of the largest pre-activation, which is what the trained net computes (it pools before
+  its activation quantizer). It is the level of the largest *value* only where V grows with L,
+  that is where every Q_k >= Q_{k+1} + ... + Q_n: always for 1 and 2 bits, not always for 3
+  (the MNIST-1D CNN trained with 3-bit activations exports Q = (64, 48, 29)).
 - **Weights**: weight (o, j) has `bits[o, j]` planes; plane i holds the sign bit `planes[i, o, j]`
   (0 where bits <= i). Its integer value is W[o, j] = sum_{i < bits} R[o, i] s_{i,o,j} with
   R = `plane_weights` (R[o, 0] = 2^F for per-tensor scales; F = `frac_bits`).
@@ -24,8 +30,10 @@ Conventions, fixed once:
   the scores Y_o; the class is the argmax, lowest index winning ties.
 
 The file is one `.npz` written without pickle, holding the arrays and a JSON manifest (format
-name and version, provenance, per-layer scalar fields and a SHA-256 content hash of the arrays).
-`load` checks everything and raises `LayoutError` naming the layer, the field and the bad value.
+name and version, provenance, per-layer scalar fields) with a SHA-256 `content_hash` of the
+manifest and the arrays, so a file changed after it was written is refused. `load` checks every
+field the contract states, its type (no number is converted) and its range, and raises
+`LayoutError` naming the layer, the field and the bad value.
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from hbnn.files import atomic_output, kind_of_file
 from .errors import ConfigError
 
 FORMAT = "hbnn-layout"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2         # 2: the content hash covers the manifest too
 MAX_WEIGHT_BITS = 3         # bit planes a weight may have (the bit limit of every mix)
 MAX_ACTIVATION_BITS = 3     # planes of a hidden layer's residual activation code
 MAX_PIXEL_BITS = 8          # unsigned input precision of the first layer
@@ -201,7 +209,11 @@ def signed_width(low: int, high: int) -> int:
 
 
 def validate(network: Network) -> Network:
-    """Raise `LayoutError` for the first inconsistency; return the network unchanged otherwise."""
+    """Raise `LayoutError` for the first field that breaks the contract (its type, its range, or
+    its agreement with the layers around it); return the network unchanged otherwise."""
+    _check_shape("network", "input_shape", network.input_shape, dims=(1, 2, 3))
+    _check_integer("network", "pixel_bits", network.pixel_bits, 1, MAX_PIXEL_BITS)
+    _check_integer("network", "num_classes", network.num_classes, 2)   # an argmax needs two
     if not network.layers:
         raise _error("network", "layers", "is empty")
     shape = tuple(network.input_shape)
@@ -212,6 +224,7 @@ def validate(network: Network) -> Network:
             _check_pool(where, layer, shape, code)
             shape = layer.out_shape
             continue
+        _check_scalars(where, layer)
         expected_shape = shape if layer.kind != "dense" else (int(np.prod(shape)),)
         if tuple(layer.in_shape) != expected_shape:
             raise _error(where, "in_shape", f"is {tuple(layer.in_shape)}, but the previous layer gives {expected_shape}")
@@ -225,12 +238,59 @@ def validate(network: Network) -> Network:
     return network
 
 
+def _check_integer(where: str, name: str, value, low: int, high: int | None = None) -> None:
+    """`value` is an int (not a bool, not a float) in [low, high]."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise _error(where, name, f"must be an integer, not {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f"{low}..{high}" if high is not None else f"at least {low}"
+        raise _error(where, name, f"is {value}, expected {bounds}")
+
+
+def _check_shape(where: str, name: str, shape, *, dims) -> None:
+    if not isinstance(shape, (tuple, list)) or len(shape) not in dims:
+        raise _error(where, name, f"is {shape!r}, expected {' or '.join(map(str, dims))} positive integers")
+    for size in shape:
+        _check_integer(where, name, size, 1)
+
+
+def _check_scalars(where: str, layer: WeightLayer) -> None:
+    """Types and ranges of a weight layer's scalar fields (shapes, kernel, stride, padding, F)."""
+    if layer.kind not in WEIGHT_KINDS:
+        raise _error(where, "kind", f"is {layer.kind!r}, expected one of {', '.join(WEIGHT_KINDS)}")
+    _check_shape(where, "in_shape", layer.in_shape, dims=({"dense": 1, "conv1d": 2, "conv2d": 3}[layer.kind],))
+    for name in ("out_channels", "kernel", "stride"):
+        _check_integer(where, name, getattr(layer, name), 1)
+    _check_integer(where, "padding", layer.padding, 0)
+    _check_integer(where, "frac_bits", layer.frac_bits, 0, 16)
+    if layer.kind == "dense" and (layer.kernel, layer.stride, layer.padding) != (1, 1, 0):
+        raise _error(where, "kernel", f"a dense layer has kernel 1, stride 1, padding 0, not "
+                                      f"{layer.kernel}, {layer.stride}, {layer.padding}")
+
+
+def check_residual_code(where: str, name: str, code: InputCode) -> None:
+    """A hidden layer's activation code: 1..MAX_ACTIVATION_BITS planes with integer weights
+    Q_1 > Q_2 > ... > Q_n >= 1 (each plane's scale below the one before, as residual binarization
+    makes them; `export` refuses scales that do not shrink)."""
+    if not isinstance(code, InputCode) or code.kind != "residual":
+        raise _error(where, name, f"is {code}; hidden layers emit residual codes")
+    _check_integer(where, f"{name}.bits", code.bits, 1, MAX_ACTIVATION_BITS)
+    weights = code.plane_weights
+    if len(weights) != code.bits:
+        raise _error(where, name, f"has plane weights {weights} for {code.bits} bits")
+    for q in weights:
+        _check_integer(where, f"{name}.plane_weights", q, 1)
+    if any(a <= b for a, b in zip(weights, weights[1:])):
+        raise _error(where, name, f"plane weights {weights} must decrease strictly (Q_1 > Q_2 > ...)")
+
+
 def _check_pool(where, layer, shape, code):
     if code is None or code.kind != "residual":
         raise _error(where, "kind", "must follow a hidden weight layer (it pools activation levels)")
+    _check_integer(where, "size", layer.size, 2)
     if tuple(layer.in_shape) != shape or len(shape) < 2:
         raise _error(where, "in_shape", f"is {tuple(layer.in_shape)}, but the previous layer gives {shape}")
-    if layer.size < 2 or min(shape[1:]) < layer.size:
+    if min(shape[1:]) < layer.size:
         raise _error(where, "size", f"{layer.size} does not fit feature map {shape}")
 
 
@@ -244,16 +304,6 @@ def _check_array(where, name, array, dtype_kind, shape):
 
 
 def _check_weight_layer(where: str, layer: WeightLayer, last: bool) -> None:
-    if layer.kind not in WEIGHT_KINDS:
-        raise _error(where, "kind", f"is {layer.kind!r}, expected one of {', '.join(WEIGHT_KINDS)}")
-    dims = {"dense": 1, "conv1d": 2, "conv2d": 3}[layer.kind]
-    if len(layer.in_shape) != dims:
-        raise _error(where, "in_shape", f"{tuple(layer.in_shape)} has {len(layer.in_shape)} dimensions, expected {dims}")
-    for name in ("out_channels", "kernel", "stride"):
-        if int(getattr(layer, name)) < 1:
-            raise _error(where, name, f"must be positive, not {getattr(layer, name)}")
-    if layer.padding < 0:
-        raise _error(where, "padding", f"must not be negative, not {layer.padding}")
     if layer.kind != "dense" and min(layer.out_shape[1:]) < 1:
         raise _error(where, "kernel", f"{layer.kernel} does not fit input {tuple(layer.in_shape)}")
     o, k = layer.out_channels, layer.fan_in
@@ -271,18 +321,12 @@ def _check_weight_layer(where: str, layer: WeightLayer, last: bool) -> None:
     _check_array(where, "plane_weights", layer.plane_weights, "i", (o, planes))
     if layer.plane_weights.min() < 0:
         raise _error(where, "plane_weights", f"holds {layer.plane_weights.min()}; plane weights must not be negative")
-    if not 0 <= layer.frac_bits <= 16:
-        raise _error(where, "frac_bits", f"is {layer.frac_bits}, expected 0..16")
     if last:
         if layer.thresholds is not None or layer.output_code is not None:
             raise _error(where, "thresholds", "must be absent on the last layer, which emits scores")
         return
     code = layer.output_code
-    if code is None or code.kind != "residual" or not 1 <= code.bits <= MAX_ACTIVATION_BITS:
-        raise _error(where, "output_code", f"is {code}; hidden layers emit residual codes of "
-                     f"1..{MAX_ACTIVATION_BITS} bits")
-    if len(code.plane_weights) != code.bits or min(code.plane_weights) < 0:
-        raise _error(where, "output_code", f"plane weights {code.plane_weights} do not match {code.bits} bits")
+    check_residual_code(where, "output_code", code)
     _check_array(where, "thresholds", layer.thresholds, "i", (o, code.levels - 1))
     if (np.diff(layer.thresholds, axis=1) < 0).any():
         raise _error(where, "thresholds", "must ascend along each output")
@@ -303,16 +347,24 @@ def _code_to_json(code: InputCode | None):
                                       "plane_weights": list(code.plane_weights)}
 
 
-def _code_from_json(data) -> InputCode | None:
+def _code_from_json(data, where: str, name: str) -> InputCode | None:
     if data is None:
         return None
-    if data.get("kind") not in INPUT_KINDS:
-        raise LayoutError(f"input code kind {data.get('kind')!r} is not one of {', '.join(INPUT_KINDS)}")
-    return InputCode(data["kind"], int(data["bits"]), tuple(int(q) for q in data["plane_weights"]))
+    if not isinstance(data, dict) or data.get("kind") not in INPUT_KINDS:
+        raise _error(where, name, f"is {data!r}; a code has a kind ({', '.join(INPUT_KINDS)}), bits and "
+                                  "plane weights")
+    weights = data.get("plane_weights")
+    if not isinstance(weights, list):
+        raise _error(where, f"{name}.plane_weights", f"must be a list, not {weights!r}")
+    return InputCode(data["kind"], data.get("bits"), tuple(weights))
 
 
-def _content_hash(arrays: dict[str, np.ndarray]) -> str:
+def content_hash(manifest: dict, arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 of everything in the file but the hash itself: the manifest as canonical JSON
+    (sorted keys), then every array with its name, dtype and shape."""
     digest = hashlib.sha256()
+    fields = {key: value for key, value in manifest.items() if key != "content_hash"}
+    digest.update(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode())
     for name in sorted(arrays):
         array = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
@@ -338,8 +390,8 @@ def to_arrays(network: Network) -> tuple[dict, dict[str, np.ndarray]]:
                 arrays[f"layer{index}.{name}"] = value
     manifest = {"format": FORMAT, "version": FORMAT_VERSION,
                 "input_shape": list(network.input_shape), "pixel_bits": network.pixel_bits,
-                "num_classes": network.num_classes, "provenance": network.provenance,
-                "layers": layers, "content_hash": _content_hash(arrays)}
+                "num_classes": network.num_classes, "provenance": network.provenance, "layers": layers}
+    manifest["content_hash"] = content_hash(manifest, arrays)
     return manifest, arrays
 
 
@@ -389,39 +441,51 @@ def load(path: str | os.PathLike) -> Network:
 
 
 def from_arrays(manifest: dict, arrays: dict[str, np.ndarray]) -> Network:
+    """The validated `Network` of a manifest and its arrays. Values are taken as they are (no
+    number is converted: a 2.5 where an integer belongs is an error, not a 2)."""
+    if not isinstance(manifest, dict):
+        raise LayoutError(f"manifest: must be a JSON object, not {type(manifest).__name__}")
     if manifest.get("format") != FORMAT:
         raise LayoutError(f"manifest: field 'format' is {manifest.get('format')!r}, expected {FORMAT!r}")
-    if manifest.get("version") != FORMAT_VERSION:
-        raise LayoutError(f"manifest: field 'version' is {manifest.get('version')!r}; "
-                          f"this hbnn reads version {FORMAT_VERSION}")
-    for name in ("input_shape", "pixel_bits", "num_classes", "layers", "content_hash"):
+    version = manifest.get("version")
+    if version != FORMAT_VERSION:
+        older = (" (written by an older hbnn, whose content hash left out the manifest: export the "
+                 "checkpoint again to get a version-2 layout)" if version == 1 else "")
+        raise LayoutError(f"manifest: field 'version' is {version!r}; this hbnn reads version "
+                          f"{FORMAT_VERSION}{older}")
+    for name in ("input_shape", "pixel_bits", "num_classes", "provenance", "layers", "content_hash"):
         if name not in manifest:
             raise LayoutError(f"manifest: field {name!r} is missing")
-    if _content_hash(arrays) != manifest["content_hash"]:
-        raise LayoutError("manifest: field 'content_hash' does not match the arrays (the file is corrupted)")
+    if content_hash(manifest, arrays) != manifest["content_hash"]:
+        raise LayoutError("manifest: field 'content_hash' does not match the manifest and arrays "
+                          "(the file was changed or is corrupted)")
+    if not isinstance(manifest["layers"], list) or not isinstance(manifest["provenance"], dict):
+        raise LayoutError("manifest: fields 'layers' and 'provenance' must be a list and an object")
     layers = []
     for index, entry in enumerate(manifest["layers"]):
-        kind = entry.get("kind")
+        kind = entry.get("kind") if isinstance(entry, dict) else None
         where = f"layer {index} ({kind})"
         try:
             if kind == "maxpool":
-                layers.append(MaxPool(tuple(entry["in_shape"]), int(entry["size"])))
+                layers.append(MaxPool(tuple(entry["in_shape"]), entry["size"]))
                 continue
             if kind not in WEIGHT_KINDS:
                 raise _error(f"layer {index}", "kind", f"is {kind!r}, expected one of {', '.join(WEIGHT_KINDS + ('maxpool',))}")
             layers.append(WeightLayer(
-                kind=kind, in_shape=tuple(entry["in_shape"]), out_channels=int(entry["out_channels"]),
-                kernel=int(entry["kernel"]), stride=int(entry["stride"]), padding=int(entry["padding"]),
-                input=_code_from_json(entry["input"]), frac_bits=int(entry["frac_bits"]),
-                output_code=_code_from_json(entry["output_code"]),
+                kind=kind, in_shape=tuple(entry["in_shape"]), out_channels=entry["out_channels"],
+                kernel=entry["kernel"], stride=entry["stride"], padding=entry["padding"],
+                input=_code_from_json(entry["input"], where, "input"), frac_bits=entry["frac_bits"],
+                output_code=_code_from_json(entry["output_code"], where, "output_code"),
                 bits=_array(arrays, index, "bits", where), planes=_array(arrays, index, "planes", where),
                 plane_weights=_array(arrays, index, "plane_weights", where),
                 thresholds=arrays.get(f"layer{index}.thresholds")))
         except KeyError as missing:
             raise _error(where, missing.args[0], "is missing") from None
-    network = Network(tuple(manifest["input_shape"]), int(manifest["pixel_bits"]),
-                      int(manifest["num_classes"]), tuple(layers), manifest.get("provenance", {}),
-                      manifest["content_hash"])
+        except TypeError:        # in_shape that is not a list
+            raise _error(where, "in_shape", f"must be a list of integers, not {entry.get('in_shape')!r}") from None
+    shape = manifest["input_shape"]
+    network = Network(tuple(shape) if isinstance(shape, list) else shape, manifest["pixel_bits"],
+                      manifest["num_classes"], tuple(layers), manifest["provenance"], manifest["content_hash"])
     return validate(network)
 
 

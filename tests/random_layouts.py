@@ -20,7 +20,8 @@ def _weight_layer(rng, kind, in_shape, out_channels, code, kernel=1, stride=1, p
     out_code = None
     if not last:
         n = int(rng.integers(1, 4))
-        out_code = InputCode("residual", n, tuple(int(q) for q in sorted(rng.integers(1, 9, size=n), reverse=True)))
+        q = sorted(rng.choice(np.arange(1, 9), size=n, replace=False), reverse=True)   # Q_1 > Q_2 > ...
+        out_code = InputCode("residual", n, tuple(int(v) for v in q))
     layer = WeightLayer(kind=kind, in_shape=tuple(in_shape) if kind != "dense" else (fan_in,),
                         out_channels=out_channels, kernel=kernel, stride=stride, padding=padding,
                         input=code, bits=bits, planes=planes, plane_weights=plane_weights,

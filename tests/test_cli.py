@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -76,6 +77,8 @@ BAD_INPUTS = [
      "unknown popcount strategy 'fast'; choose one of: generic, mapped"),
     (["generate", "{layout}", "--pipeline", "-1"], "argument --pipeline: must be a non-negative integer, not -1"),
     (["generate", "{build}/none.npz"], "layout '{build}/none.npz' does not exist"),
+    (["generate", "{pixels_0}"], "network: field 'pixel_bits' is 0, expected 1..8"),
+    (["generate", "{pixels_minus_1}"], "network: field 'pixel_bits' is -1, expected 1..8"),
     (["simulate", "{layout}", "--images", "0"], "argument --images: must be a positive integer, not 0"),
     (["simulate", "{layout}", "--sim", "questa", "--build", "{build}"],
      "unknown simulator 'questa'; choose one of: icarus, verilator"),
@@ -135,8 +138,23 @@ def files(tmp_path_factory):
     (root / "folder").mkdir()
     (root / "nets.pt").mkdir()
     torch.save({"weights": torch.zeros(2)}, root / "net.pt")
-    return {"layout": str(layout.save(dense_layer(8, 2, "1"), root / "tiny.npz")), "text": str(text),
+    tiny = layout.save(dense_layer(8, 2, "1"), root / "tiny.npz")
+    return {"layout": str(tiny), "text": str(text),
+            "pixels_0": _with_pixel_bits(tiny, 0, root / "pixels0.npz"),
+            "pixels_minus_1": _with_pixel_bits(tiny, -1, root / "pixels-1.npz"),
             "folder": str(root / "folder"), "folder_pt": str(root / "nets.pt"), "checkpoint": str(root / "net.pt"), "build": str(root / "build")}
+
+
+def _with_pixel_bits(source, bits, path) -> str:
+    """A copy of a layout whose manifest says `bits` pixel bits, consistently hashed (as another
+    tool might write it)."""
+    with np.load(source, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    manifest = json.loads(arrays.pop("manifest").tobytes().decode())
+    manifest["pixel_bits"] = bits
+    manifest["content_hash"] = layout.content_hash(manifest, arrays)
+    np.savez(path, manifest=np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8), **arrays)
+    return str(path)
 
 
 @pytest.fixture(scope="module")

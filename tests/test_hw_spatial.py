@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hbnn.hw import flatten, network, pool, window
+from hbnn.hw.buildable import UnsupportedLayout, check_buildable
 from hbnn.hw.packing import pack, position_beats, unpack, unpack_signed
 from hbnn.model import data, golden
 from hbnn.model.export import export, pixel_codes
@@ -82,8 +83,8 @@ def buildable_random_networks(structure, count):
     for seed in range(1000):
         net = random_network(seed, structure)
         try:
-            network.check_buildable(net)
-        except network.UnsupportedLayout:
+            check_buildable(net)
+        except UnsupportedLayout:
             continue
         found.append((seed, net))
         if len(found) == count:
@@ -104,7 +105,7 @@ def test_random_convolutional_networks_are_bit_exact(structure):
 def test_a_stride_beyond_the_kernel_is_refused_by_name():
     net = next(n for n in (random_network(s, "conv2d") for s in range(500))
                if n.layers[0].stride > n.layers[0].kernel)
-    with pytest.raises(network.UnsupportedLayout, match=r"layer 0 \(conv2d\): stride 2 is larger than kernel 1"):
+    with pytest.raises(UnsupportedLayout, match=r"layer 0 \(conv2d\): stride 2 is larger than kernel 1"):
         network.Top(net)
 
 

@@ -40,16 +40,17 @@ def saved(tmp_path):
 
 
 def rewrite(path, edit_manifest=None, edit_arrays=None, rehash=True):
-    """Rewrite a layout file with edits, recomputing the content hash unless told not to."""
+    """Rewrite a layout file with edits, recomputing the content hash (as a tool that writes a
+    consistent but invalid file would) unless told not to (a file changed after it was written)."""
     with np.load(path, allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
     manifest = json.loads(arrays.pop("manifest").tobytes().decode())
     if edit_arrays:
         edit_arrays(arrays)
-    if rehash:
-        manifest["content_hash"] = layout._content_hash(arrays)
     if edit_manifest:
         edit_manifest(manifest)
+    if rehash:
+        manifest["content_hash"] = layout.content_hash(manifest, arrays)
     with open(path, "wb") as file:
         np.savez(file, manifest=np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8), **arrays)
 
@@ -86,13 +87,112 @@ def test_corrupted_array(saved):
         arrays["layer0.planes"][0, 0, 0] ^= 1
 
     rewrite(path, edit_arrays=flip, rehash=False)
-    assert load_error(path) == "manifest: field 'content_hash' does not match the arrays (the file is corrupted)"
+    assert load_error(path) == ("manifest: field 'content_hash' does not match the manifest and arrays (the "
+                                "file was changed or is corrupted)")
+
+
+def _leaves(value, path=()):
+    """(path, value) of every scalar in a JSON value."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, path + (index,))
+    else:
+        yield path, value
+
+
+def _changed(value):
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, (int, float)):
+        return value + 1
+    return value + "x"
+
+
+@pytest.mark.parametrize("structure", ["mlp", "conv1d", "conv2d"])
+def test_every_manifest_field_edited_in_a_saved_file_is_caught(tmp_path, structure):
+    network = random_network(11, structure)
+    network.provenance.update(dataset="digits", float_accuracy=0.975, note=None)
+    path = layout.save(network, tmp_path / "net.npz")
+    original = path.read_bytes()
+    with np.load(path, allow_pickle=False) as archive:
+        manifest = json.loads(archive["manifest"].tobytes().decode())
+    fields = [(where, value) for where, value in _leaves(manifest) if where != ("content_hash",)]
+    assert len(fields) > 20
+    for where, value in fields:
+        path.write_bytes(original)
+
+        def edit(m, where=where, value=value):
+            target = m
+            for key in where[:-1]:
+                target = target[key]
+            target[where[-1]] = _changed(value)
+
+        rewrite(path, edit_manifest=edit, rehash=False)
+        with pytest.raises(LayoutError):
+            layout.load(path)
 
 
 def test_wrong_format_version(saved):
     _, path = saved
-    rewrite(path, edit_manifest=lambda m: m.update(version=2))
-    assert load_error(path) == "manifest: field 'version' is 2; this hbnn reads version 1"
+    rewrite(path, edit_manifest=lambda m: m.update(version=3))
+    assert load_error(path) == "manifest: field 'version' is 3; this hbnn reads version 2"
+    rewrite(path, edit_manifest=lambda m: m.update(version=1))
+    assert load_error(path) == ("manifest: field 'version' is 1; this hbnn reads version 2 (written by an older "
+                                "hbnn, whose content hash left out the manifest: export the checkpoint again to "
+                                "get a version-2 layout)")
+
+
+def _set(*where, value):
+    """A manifest edit: the field at `where` (keys and indices) becomes `value`."""
+    def edit(manifest):
+        target = manifest
+        for key in where[:-1]:
+            target = target[key]
+        target[where[-1]] = value
+    return edit
+
+
+# random_network(2, "conv2d") is conv2d (2-bit output) -> maxpool -> dense (1-bit) -> dense
+FIELD_CHECKS = [
+    (_set("pixel_bits", value=0), "network: field 'pixel_bits' is 0, expected 1..8"),
+    (_set("pixel_bits", value=-1), "network: field 'pixel_bits' is -1, expected 1..8"),
+    (_set("pixel_bits", value=9), "network: field 'pixel_bits' is 9, expected 1..8"),
+    (_set("pixel_bits", value=2.5), "network: field 'pixel_bits' must be an integer, not 2.5"),
+    (_set("num_classes", value=1), "network: field 'num_classes' is 1, expected at least 2"),
+    (_set("input_shape", 1, value=0), "network: field 'input_shape' is 0, expected at least 1"),
+    (_set("input_shape", value=[1, 2, 3, 4]), "network: field 'input_shape' is (1, 2, 3, 4), expected 1 or 2 or 3 positive integers"),
+    (_set("layers", 0, "stride", value=0), "layer 0 (conv2d): field 'stride' is 0, expected at least 1"),
+    (_set("layers", 0, "padding", value=-1), "layer 0 (conv2d): field 'padding' is -1, expected at least 0"),
+    (_set("layers", 0, "kernel", value=2.5), "layer 0 (conv2d): field 'kernel' must be an integer, not 2.5"),
+    (_set("layers", 0, "out_channels", value=True), "layer 0 (conv2d): field 'out_channels' must be an integer, not True"),
+    (_set("layers", 0, "frac_bits", value=17), "layer 0 (conv2d): field 'frac_bits' is 17, expected 0..16"),
+    (_set("layers", 0, "kind", value="conv3d"), "layer 0: field 'kind' is 'conv3d', expected one of dense, conv1d, conv2d, maxpool"),
+    (_set("layers", 0, "output_code", "plane_weights", value=[1, 4]),
+     "layer 0 (conv2d): field 'output_code' plane weights (1, 4) must decrease strictly (Q_1 > Q_2 > ...)"),
+    (_set("layers", 0, "output_code", "plane_weights", value=[3, 0]),
+     "layer 0 (conv2d): field 'output_code.plane_weights' is 0, expected at least 1"),
+    (_set("layers", 0, "output_code", "bits", value=4), "layer 0 (conv2d): field 'output_code.bits' is 4, expected 1..3"),
+    (_set("layers", 0, "output_code", value="levels"),
+     "layer 0 (conv2d): field 'output_code' is 'levels'; a code has a kind (pixels, residual), bits and plane weights"),
+    (_set("layers", 1, "size", value=1), "layer 1 (maxpool): field 'size' is 1, expected at least 2"),
+    (_set("layers", 2, "stride", value=2), "layer 2 (dense): field 'kernel' a dense layer has kernel 1, stride 1, padding 0, not 1, 2, 0"),
+    (_set("layers", 2, "in_shape", value=5), "layer 2 (dense): field 'in_shape' must be a list of integers, not 5"),
+    (_set("layers", 3, "input", "plane_weights", value=[2]),
+     "layer 3 (dense): field 'input' is InputCode(kind='residual', bits=1, plane_weights=(2,)), but the previous layer gives InputCode(kind='residual', bits=1, plane_weights=(1,))"),
+]
+
+
+@pytest.mark.parametrize("edit, message", FIELD_CHECKS, ids=[m.split(": ", 1)[1][:40] for _, m in FIELD_CHECKS])
+def test_each_field_is_checked_in_a_consistently_hashed_file(tmp_path, edit, message):
+    """A file another tool wrote with a correct hash but a value the contract forbids."""
+    network = random_network(2, "conv2d")
+    assert [layer.kind for layer in network.layers] == ["conv2d", "maxpool", "dense", "dense"]
+    path = layout.save(network, tmp_path / "net.npz")
+    rewrite(path, edit_manifest=edit)
+    assert load_error(path) == message
 
 
 def test_wrong_format_name(saved):

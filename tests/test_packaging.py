@@ -3,6 +3,7 @@ that would collide with a user's own packages (pip install into a separate folde
 from outside the repository)."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -22,9 +23,13 @@ def test_every_package_folder_is_installed_under_hbnn():
 
 
 def test_a_wheel_installs_hbnn_and_no_top_level_model(tmp_path):
+    # build from a copy: setuptools writes build/ and *.egg-info into the folder it builds
+    source = tmp_path / "source"
+    shutil.copytree(REPOSITORY, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info",
+                                                                      "__pycache__", ".pytest_cache"))
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-cache-dir", "--target", str(target), str(REPOSITORY)],
+                    "--no-cache-dir", "--target", str(target), str(source)],
                    check=True, capture_output=True, cwd=tmp_path)
     installed = sorted(p.name for p in target.iterdir() if not p.name.endswith(".dist-info"))
     assert installed in (["hbnn"], ["bin", "hbnn"])          # bin: the `hbnn` console script

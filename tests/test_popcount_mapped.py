@@ -20,7 +20,7 @@ from amaranth.sim import Simulator
 from hbnn.boards.chain_starts import free_chain_starts, ignores_carry_in
 from hbnn.hw import carry_chain
 from hbnn.hw.generate import generate
-from hbnn.hw.network import UnsupportedLayout, check_buildable
+from hbnn.hw.buildable import UnsupportedLayout, check_buildable
 from hbnn.hw.families import FAMILIES
 from hbnn.model.errors import ConfigError
 from hbnn.hw.popcount import Tree

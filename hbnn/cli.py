@@ -4,8 +4,9 @@ Contract: each subcommand checks all of its options, input files and output path
 program it will run, before any work starts (`hbnn.commands`). Anything a user can get wrong is
 one line on stderr, `hbnn: error: ...`, naming the value and the valid choices, and exit status 2.
 A run that fails after it started (a tool exits with an error, the Verilog differs from the
-golden model) is one line and exit status 1; an interrupt is 130. Any other exception is a bug in
-hbnn and keeps its traceback. Options are never abbreviated (`--weight` is an error, not
+golden model, the disk is full or read-only) is one line and exit status 1; an interrupt is 130; a
+reader that goes away (`| head`) ends it quietly. Any other exception is a bug in hbnn and keeps
+its traceback. Options are never abbreviated (`--weight` is an error, not
 `--weights`), and every default is shown in `--help`.
 
 Building the parser imports neither torch nor amaranth (the choices come from plain-data modules),
@@ -15,11 +16,12 @@ so `hbnn --help` and every refusal answer in a fraction of a second.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import warnings
 
-from . import __version__
+from . import __version__, commands
 
 
 class _Parser(argparse.ArgumentParser):
@@ -142,7 +144,7 @@ def _add_run_options(parser, *, images: int, build: bool = True) -> None:
                         help="test images per mix run through the simulated Verilog")
     _add_simulator_option(parser)
     if build:
-        parser.add_argument("--build", default="build", help="folder for all outputs")
+        parser.add_argument("--build", default=commands.BUILD, help="folder for all outputs")
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
 
 
@@ -150,8 +152,6 @@ def build_parser() -> argparse.ArgumentParser:
     from hbnn import boards
     from hbnn.compare import DEFAULT_MIXES
     from hbnn.model.experiments import EXPERIMENTS
-
-    from . import commands
 
     parser = _Parser(prog="hbnn", description="Heterogeneous-bitwidth binarized neural networks: train in "
                                               "PyTorch, generate bit-exact FPGA hardware.")
@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pipeline_option(simulate)
     simulate.add_argument("--seed", type=_natural, default=0,
                           help="seed of the random stalls (and of random inputs for a layout without a data set)")
-    simulate.add_argument("--build", default="build", help="folder for the generated files and builds")
+    simulate.add_argument("--build", default=commands.BUILD, help="folder for the generated files and builds")
     _add_popcount_options(simulate, family=True)
 
     synth = command("synth", commands.synth,
@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--board", default=boards.DEFAULT_BOARD, help=f"target: {', '.join(boards.BOARDS)}")
     synth.add_argument("--bitstream", action="store_true", help="also pack the bitstream (icepack/ecppack)")
     _add_pipeline_option(synth)
-    synth.add_argument("--build", default="build", help="folder for the build")
+    synth.add_argument("--build", default=commands.BUILD, help="folder for the build")
     synth.add_argument("--quiet", action="store_true", help="no progress messages")
     _add_popcount_options(synth, family=False)
 
@@ -262,9 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
                             help="training epochs (bitmix, methods); default: 60 for digits, 30 for mnist1d")
     experiment.add_argument("--datasets", default=None,
                             help="comma-separated data sets (bitmix, methods); default: digits,mnist1d")
-    experiment.add_argument("--out", default="build/experiments", help="output folder")
+    experiment.add_argument("--out", default=f"{commands.BUILD}/experiments", help="output folder")
     experiment.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
+
+
+#: what the machine, not hbnn, gets wrong while writing: no permission, disk full, quota, read-only
+_ENVIRONMENT_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,6 +284,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (ToolFailed, NotBitExact) as error:   # a run that failed after it started
         print(f"hbnn: error: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # the reader went away (`hbnn ... | head`): stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as error:
+        if error.errno not in _ENVIRONMENT_ERRORS:
+            raise                              # anything else from the system is a bug in hbnn
+        print(f"hbnn: error: {error.strerror}: {error.filename}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("hbnn: interrupted", file=sys.stderr)

@@ -256,3 +256,42 @@ def test_a_layout_the_generator_cannot_build_is_one_line(capsys, tmp_path):
     assert code == 2 and err == ("hbnn: error: layer 0 (conv2d): stride 2 is larger than kernel 1; the line "
                                  "buffer would skip input\n")
     assert not (tmp_path / "strided.v").exists()
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(files, monkeypatch, tmp_path):
+    """`hbnn inspect LAYOUT | head -1`: stdout breaks; no traceback, exit status 1."""
+    sink = open(tmp_path / "stdout", "w")
+
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            return sink.fileno()
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["inspect", files["layout"]]) == 1
+    sink.close()
+
+
+def test_a_full_disk_is_one_line_and_other_system_errors_keep_their_traceback(capsys, files, monkeypatch, tmp_path):
+    import errno
+
+    from hbnn.hw import generate as generate_module
+
+    def full(path, content):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(generate_module, "write_atomic", full)
+    assert main(["generate", files["layout"], "-o", str(tmp_path / "x.v")]) == 1
+    assert capsys.readouterr().err.endswith(f"hbnn: error: No space left on device: {tmp_path / 'x.v'}\n")
+
+    def vanished(path, content):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+
+    monkeypatch.setattr(generate_module, "write_atomic", vanished)
+    with pytest.raises(FileNotFoundError):
+        main(["generate", files["layout"], "-o", str(tmp_path / "x.v")])

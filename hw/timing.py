@@ -31,6 +31,10 @@ from amaranth.sim import Simulator
 from hbnn.model.layout import InputCode, MaxPool, Network, WeightLayer, validate
 
 
+class Unsettled(RuntimeError):
+    """The intervals between results did not settle to one value in the images simulated."""
+
+
 @dataclass(frozen=True)
 class Timing:
     latency: int                    # cycles, last input beat to result, empty design
@@ -104,7 +108,7 @@ def measure(dut, *, beats_per_image: int, images: int = 8, max_cycles: int = 1_0
     intervals = np.diff(results[1:])
     steady = intervals[len(intervals) // 2:]
     if len(set(steady.tolist())) != 1:
-        raise RuntimeError(f"no steady initiation interval: results at edges {results}")
+        raise Unsettled(f"no steady initiation interval after {images} images: results at edges {results}")
     return Timing(results[0] - accepted[beats_per_image - 1], int(steady[0]), beats_per_image)
 
 
@@ -114,4 +118,10 @@ def timing(network: Network, *, pipeline: int = 0) -> Timing:
     from .network import Top
 
     frame = skeleton(network)
-    return measure(Top(frame, pipeline=pipeline), beats_per_image=beats_per_image(frame))
+    # a deep stack can take more images than the default to settle: double until it does
+    for images in (8, 16, 32, 64):
+        try:
+            return measure(Top(frame, pipeline=pipeline), beats_per_image=beats_per_image(frame), images=images)
+        except Unsettled:
+            continue
+    raise Unsettled("the intervals between results did not settle within 64 images")

@@ -7,7 +7,7 @@ Trains one net (default: the digits MLP at 2 bits, seed 0, default epochs) in fr
   machine's best (ATEN_CPU_CAPABILITY=avx512, ONEDNN_MAX_CPU_ISA=ALL, MKL_CBWR=AUTO: a value the
   user sets is kept; each library falls back to what the CPU has).
 
-Prints test accuracy and a hash of the trained weights per run. Usage:
+Prints test accuracy, a hash of the trained weights and the training time per run. Usage:
 
     .venv/bin/python benchmarks/reproducibility.py [--weights 2] [--net mlp] [--dataset digits]
 """
@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 RUN = """
-import contextlib, hashlib, sys
+import contextlib, hashlib, sys, time
 import torch
 import hbnn.model.training as training
 from hbnn.model import data
@@ -27,10 +27,13 @@ if sys.argv[1] == "unguarded":
     training.single_thread = contextlib.nullcontext
     torch.set_num_threads(int(sys.argv[2]))
 dataset, net, weights = sys.argv[3:6]
+data.load(dataset)
+start = time.perf_counter()
 result = training.train(net_config(dataset, net, weights=weights), data.load(dataset),
                         train_config_for(dataset, None, 0), progress=False)
+seconds = time.perf_counter() - start
 digest = hashlib.sha256(b"".join(v.numpy().tobytes() for v in result.net.state_dict().values()))
-print(f"{100 * result.test_accuracy:.2f} {digest.hexdigest()[:12]} {result.kernels}")
+print(f"{100 * result.test_accuracy:.2f} {digest.hexdigest()[:12]} {result.kernels} {seconds:.1f}")
 """
 
 
@@ -44,13 +47,13 @@ def main() -> None:
     cases = [("guarded", 1, {}), ("guarded", 2, {}), ("unguarded", 1, {}), ("unguarded", 2, {}),
              ("unguarded", 1, machine_kernels), ("unguarded", 2, machine_kernels)]
     print(f"{args.dataset} {args.net} weights {args.weights}, seed 0")
-    print(f"{'run':<10} {'threads':>7} {'kernels':>8} {'accuracy %':>10}  weights hash")
+    print(f"{'run':<10} {'threads':>7} {'kernels':>8} {'accuracy %':>10}  {'weights hash':<12} {'seconds':>7}")
     for guard, threads, overrides in cases:
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), **overrides}
         output = subprocess.run([sys.executable, "-c", RUN, guard, str(threads), args.dataset, args.net,
                                  args.weights], env=env, capture_output=True, text=True, check=True).stdout
-        accuracy, digest, kernels = output.split()
-        print(f"{guard:<10} {threads:>7} {kernels:>8} {accuracy:>10}  {digest}")
+        accuracy, digest, kernels, seconds = output.split()
+        print(f"{guard:<10} {threads:>7} {kernels:>8} {accuracy:>10}  {digest:<12} {seconds:>7}")
 
 
 if __name__ == "__main__":

@@ -111,12 +111,13 @@ class Estimate:
     lut4: tuple[int, int]   # a rough range of the design's LUT4 after synthesis
 
 
-# Generation costs about 50 us per lane on large layers (benchmarks/generator.py: the 256 x 1024
-# 1.4-bit layer, 367,001 lanes in 17.8 s on 2 cores), plus about a second of fixed cost. After
-# synthesis a design takes about 1.1 LUT4 per lane with uniform mixes and up to about 1.5 with
-# heterogeneous ones (the digits MLP on the ECP5-85F, README "Synthesis and the bit-mix comparison").
-SECONDS_PER_LANE = 50e-6
-LUT4_PER_LANE = (1.1, 1.6)
+# Generation costs about 60 us per lane on large layers (benchmarks/generator.py: the 256 x 1024
+# 1.4-bit layer, 367,001 lanes in 22.5 s on 2 cores), plus about a second of fixed cost. After
+# synthesis a design takes about 1.1-1.2 LUT4 per lane with uniform mixes and up to about 1.9 with
+# heterogeneous ones (the digits MLP on the ECP5-85F: 1.5 with power-of-two plane ratios, 1.85
+# with free ones; README "Synthesis and the bit-mix comparison").
+SECONDS_PER_LANE = 60e-6
+LUT4_PER_LANE = (1.1, 1.9)
 
 
 def estimate(net: Network) -> Estimate:

@@ -17,7 +17,9 @@ So hbnn fixes both:
   matrix products). AVX2 is what every x86-64 CPU of the last decade runs. A value already set in
   the environment is kept: that is how a user chooses other kernels (and gives up portability).
 - **Threads**: `train` runs inside `single_thread()`, whatever the process's thread setting. On the
-  bundled nets one thread costs little (the MNIST-1D CNN: 7.8 s against 7.0 s for 5 epochs on 2).
+  bundled nets one thread costs little (the MNIST-1D CNN at 1.4 bits, 30 epochs: 38.5 s guarded,
+  30.3-37.5 s on two threads without the guards; `benchmarks/reproducibility.py --dataset mnist1d
+  --net cnn1d --weights 1.4`).
 
 `kernels_in_use()` names the kernels torch actually runs; training records it in the checkpoint
 and warns when it differs from the pinned ones (torch ran a kernel before hbnn was imported).

@@ -66,7 +66,7 @@ def test_the_estimate_counts_lanes_and_progress_counts_outputs():
     net = dense_layer(1024, 256, "1.4")
     cost = estimate(net)
     assert cost.lanes == int(net.layers[0].bits.sum()) == 367_001 and cost.outputs == 256
-    assert cost.lut4[0] < 367_001 * 1.2 < cost.lut4[1] and 10 < cost.seconds < 60
+    assert cost.lut4[0] < 367_001 * 1.5 < cost.lut4[1] and 10 < cost.seconds < 60
     small = dense_layer(16, 3, "2")
     seen, modules = [], []
     library = popcount_library.Library()
@@ -86,4 +86,4 @@ def test_generate_announces_its_cost_first(capsys, tmp_path):
     assert main(["generate", str(path), "-o", str(tmp_path / "small.v")]) == 0
     err = capsys.readouterr().err
     assert re.match(r"717 lanes \(weight bits x input planes\): generation takes about \d+ s; the design needs "
-                    r"roughly 789-1,147 LUT4 after synthesis: icebreaker, ice40-hx8k, ulx3s-25f, ulx3s-85f hold\n", err), err
+                    r"roughly 789-1,362 LUT4 after synthesis: icebreaker, ice40-hx8k, ulx3s-25f, ulx3s-85f hold\n", err), err

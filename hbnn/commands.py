@@ -28,6 +28,11 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _reporter(args):
+    """Where progress messages go: stderr, or nowhere with --quiet (errors are printed anyway)."""
+    return (lambda message: None) if getattr(args, "quiet", False) else _say
+
+
 # -- checks shared by the commands ---------------------------------------------------------------
 
 
@@ -227,7 +232,7 @@ def synth(args) -> int:
     from hbnn.boards.flow import synthesize
 
     report = synthesize(network, board, build_dir, bitstream=args.bitstream, pipeline=args.pipeline,
-                        popcount=strategy.name, say=_say, progress=not args.quiet)
+                        popcount=strategy.name, say=_reporter(args), progress=not args.quiet)
     print(report.summary(board.title))
     print(f"reports: {build_dir / 'report.json'}" + (f", bitstream: {build_dir / report.bitstream}"
                                                       if report.bitstream else ""))
@@ -257,7 +262,7 @@ def _compare(args, *, board: str, **options) -> int:
     writable_folder(args.build, what="build folder")
     comparison.plan(**options)
 
-    result = comparison.compare(**options, progress=not args.quiet, say=_say)
+    result = comparison.compare(**options, progress=not args.quiet, say=_reporter(args))
     print(comparison.format_table(result.rows, options["board"]))
     ratio = result.lut_ratio()
     if ratio is not None:

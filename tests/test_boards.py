@@ -190,7 +190,10 @@ def test_synth_on_ecp5_and_a_design_that_does_not_fit(tmp_path):
     assert not (tmp_path / "too-big").exists() and _no_partial_folders(tmp_path)
 
 
-def test_a_design_too_big_for_the_board_is_one_line_and_leaves_nothing(capsys, tmp_path):
+def test_a_design_too_big_for_the_board_is_one_line_and_leaves_nothing(capsys, tmp_path, monkeypatch):
+    """With --quiet the only line is the error, even on a fresh machine whose tools announce their
+    first-use compile (simulated here: every tool looks uncompiled, whatever the cache holds)."""
+    monkeypatch.setattr(tools, "_cached", lambda command: False)
     path = layout.save(dense_layer(64, 24, "3"), tmp_path / "big.npz")   # about 3x a UP5K
     assert main(["synth", str(path), "--board", "icebreaker", "--quiet", "--build", str(tmp_path)]) == 2
     err = capsys.readouterr().err

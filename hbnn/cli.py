@@ -74,7 +74,7 @@ _natural, _positive = _count(0), _count(1)
 
 def _add_net_options(parser) -> None:
     from hbnn.model.bitmix import NAMED_MIXES
-    from hbnn.model.config import ALLOCATIONS, METHODS, NETS, SCALES
+    from hbnn.model.config import ALLOCATIONS, GRADIENTS, METHODS, NETS, SCALES
     from hbnn.model.data import DATASETS
     from hbnn.model.layout import MAX_ACTIVATION_BITS, MAX_PIXEL_BITS
 
@@ -94,6 +94,9 @@ def _add_net_options(parser) -> None:
     parser.add_argument("--allocation", default="middle-out",
                         help=f"which weights get more bits ({', '.join(ALLOCATIONS)})")
     parser.add_argument("--scale", default="tensor", help=f"bit-plane scale per ({', '.join(SCALES)})")
+    parser.add_argument("--gradient", default="single",
+                        help=f"straight-through gradient across the bit planes ({', '.join(GRADIENTS)}): "
+                             "the paper's one estimator, or one per plane")
     parser.add_argument("--ratio-bits", type=_natural, default=6,
                         help="fractional bits of the bit-plane and activation scale ratios (0..12); "
                              "training uses the rounded ratios, so export is exact")
@@ -254,14 +257,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_popcount_options(compare, family=False)
 
     experiment = command("experiment", commands.experiment, "reproduce a paper experiment",
-                         "reconstruction: error vs average bits on Gaussian data; bitmix: accuracy vs "
-                         "weight mix and allocation; methods: the six ProxConnect++ methods.")
+                         "reconstruction: error vs average bits on Gaussian data (Fromm et al., Fig. 2a); "
+                         "recipes: learning rate and epochs per weight class on a validation split; "
+                         "bitmix: accuracy vs weight mix and allocation; methods: the six ProxConnect++ "
+                         "methods; gradient: the single against the per-plane straight-through gradient. "
+                         "Each writes Markdown, CSV and PNG.")
     experiment.add_argument("name", help=", ".join(EXPERIMENTS))
-    experiment.add_argument("--seeds", type=_positive, default=3, help="seeds (or Gaussian tensors) per point")
+    experiment.add_argument("--seeds", type=_positive, default=None,
+                            help="seeds (or Gaussian tensors) per point; default: 5 for bitmix, methods "
+                                 "and gradient, 3 for recipes and reconstruction")
     experiment.add_argument("--epochs", type=_positive, default=None,
-                            help="training epochs (bitmix, methods); default: 60 for digits, 30 for mnist1d")
+                            help="training epochs; default: each data set's recipe (recipes: its grid)")
     experiment.add_argument("--datasets", default=None,
                             help="comma-separated data sets (bitmix, methods); default: digits,mnist1d")
+    experiment.add_argument("--workers", type=_positive, default=None,
+                            help="training processes at once (default: one per core)")
     experiment.add_argument("--out", default=f"{commands.BUILD}/experiments", help="output folder")
     experiment.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser

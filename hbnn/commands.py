@@ -102,7 +102,7 @@ def net_config(args):
     return net_config(args.dataset, args.net, weights=args.weights, act_bits=args.act_bits,
                       pixel_bits=args.pixel_bits, method=args.method, allocation=args.allocation,
                       scale=args.scale, width=args.width, ratio_bits=args.ratio_bits,
-                      ratio_digits=args.ratio_digits)
+                      ratio_digits=args.ratio_digits, gradient=args.gradient)
 
 
 # -- the commands ----------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def train(args) -> int:
     from hbnn.model.config import checkpoint_name, train_config_for
 
     config = net_config(args)
-    train_config_for(config.dataset, args.epochs, args.seed)
+    train_config_for(config.dataset, args.epochs, args.seed, config.weights)
     output = output_file(args.output or Path(BUILD) / "checkpoints" / checkpoint_name(config, args.seed),
                          suffix=".pt", what="checkpoint")
 
@@ -278,13 +278,17 @@ def experiment(args) -> int:
     from hbnn.model.errors import unknown_choice
 
     name = experiments.check_name(args.name)
-    options = {"progress": not args.quiet, "seeds": check_count("seeds", args.seeds)}
+    options = {"progress": not args.quiet}
+    if args.seeds is not None:
+        options["seeds"] = check_count("seeds", args.seeds)
     trains = experiments.EXPERIMENTS[name]
-    for option, value in (("--epochs", args.epochs), ("--datasets", args.datasets)):
+    for option, value in (("--epochs", args.epochs), ("--datasets", args.datasets),
+                          ("--workers", args.workers)):
         if value is not None and not trains:
             raise ConfigError(f"{option} does not apply to the {name} experiment, which trains no nets")
     if trains:
         options["epochs"] = args.epochs
+        options["workers"] = args.workers
         if args.epochs is not None:
             check_count("epochs", args.epochs)
         if args.datasets is not None:

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from .nets import Net
 
 FORMAT = "hbnn-checkpoint"
-VERSION = 1
+#: 2: latent weights trained in the box [-1, 1], statistics re-estimated under exact sign; a
+#: version-1 net would load but is trained differently, so it is refused (and `compare` retrains)
+VERSION = 2
 
 
 def save(path: str | os.PathLike, net: Net, train_config: TrainConfig, metrics: dict) -> Path:
@@ -60,7 +62,8 @@ def load(path: str | os.PathLike) -> tuple[Net, dict]:
         raise ConfigError(f"checkpoint {str(path)!r} is not an hbnn checkpoint")
     if payload.get("version") != VERSION:
         raise ConfigError(
-            f"checkpoint {str(path)!r} has version {payload.get('version')!r}; this hbnn reads {VERSION}")
+            f"checkpoint {str(path)!r} has version {payload.get('version')!r}; this hbnn reads "
+            f"{VERSION} (train it again with hbnn train)")
     try:
         config = NetConfig.from_dict(payload["net_config"])
         net = Net(config, seed=payload["train_config"]["seed"])

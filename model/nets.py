@@ -130,6 +130,7 @@ class Net(nn.Module):
         for layer in self.binary_layers():
             layer.quantizer.progress = progress
 
-    def after_step(self) -> None:
+    def after_step(self, learning_rate: float) -> None:
+        """After each optimizer step taken with `learning_rate`: box clips and ProxQuant's prox."""
         for layer in self.binary_layers():
-            layer.after_step()
+            layer.after_step(learning_rate)

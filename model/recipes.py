@@ -22,12 +22,13 @@ def train_checkpoint(config: NetConfig, *, epochs: int | None = None, seed: int 
                      output: str | Path | None = None, progress: bool = True
                      ) -> tuple[TrainResult, Path]:
     """Train `config` on its data set and save the checkpoint (default under build/checkpoints)."""
-    train_config = train_config_for(config.dataset, epochs, seed)
+    train_config = train_config_for(config.dataset, epochs, seed, config.weights)
     result = train(config, data.load(config.dataset), train_config, progress=progress,
                    description=f"train {config.dataset}/{config.net} {config.weights}")
     path = Path(output) if output else default_checkpoint_path(config, seed)
     # no wall time here: the same seed and versions give the same checkpoint bytes
     metrics = {"test_accuracy": result.test_accuracy, "train_accuracy": result.train_accuracy,
+               "training_forward_accuracy": result.training_forward_accuracy,
                "cpu_kernels": result.kernels}
     checkpoint.save(path, result.net, train_config, metrics)
     return result, path

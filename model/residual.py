@@ -13,15 +13,22 @@ For a tensor T with bit counts M_j (1..3):
 `residual_binarize` is the exact form used for evaluation, export and the reconstruction
 experiment. The network computes in units of mu_ref = max_o mu_{o,1} with every ratio mu_n / mu_ref
 rounded to F fractional bits (`reconstruct_in_units`), which are the integers R = round(2^F ratio)
-the hardware multiplies by, so export adds no rounding of its own. `residual_quantize` is the training form: the same loop, but each plane goes through a
-PC++ `PlaneQuantizer` applied to u_n = E_{n-1} / mu_n. The scales mu_n carry no gradient, and
-neither do the earlier planes inside E_{n-1} (E_{n-1} = T - constant for the backward pass), so
-each plane is its own forward/backward pair and, with the rounded ratio r_n ~ mu_n / mu_ref that
-plane n is weighted by,
+the hardware multiplies by, so export adds no rounding of its own.
 
-    dT_hat/dT = sum_{n <= M_j} (r_n / mu_n) B'(u_n)  ~  (1 / mu_ref) sum_{n <= M_j} B'(u_n)
+`residual_quantize` is the training form. The residual chain is the exact one above (so the
+signs, masks and scales are those of `residual_binarize`); plane n passes its exact residual, in
+units of its box b_n, through a PC++ `PlaneQuantizer`: q_n = plane(u_n), u_n = E_{n-1} / b_n, and
+the output is sum_n r_n q_n with the rounded ratios r_n. The boxes follow from the latent box
+|T| <= b_1 = 1 (`model.proxconnect.LATENT_BOX`): a residual in [-b_n, b_n] minus mu_n sign lies in
+[-b_{n+1}, b_{n+1}] with b_{n+1} = max(mu_n, b_n - mu_n), so every u_n is in [-1, 1].
+The scales and boxes carry no gradient, and neither do the earlier planes inside E_{n-1}
+(E_{n-1} = T - constant for the backward pass). Two estimators (`MethodConfig.gradient`):
 
-(for BinaryConnect about M_j / mu_ref: per-weight constants that Adam's step normalization removes).
+- ``single`` (default, the paper's straight-through estimator): only plane 1 carries a gradient,
+  dT_hat/dT = r_1 B'(u_1) / b_1, the same for every weight whatever its bit count.
+- ``per-plane``: every plane carries its own, dT_hat/dT = sum_{n <= M_j} (r_n / b_n) B'(u_n), about
+  M_j times the single one for BinaryConnect (a 3-bit weight gets about 3x).
+
 Backpropagating through the whole residual chain instead gives 1 - prod_n (1 - B'(u_n)), whose
 products of slopes above 1 (SignSwish) flip signs and explode; we measured BNN++ at 1.4 bits on
 the digits MLP falling to chance that way.
@@ -45,6 +52,24 @@ class ResidualCode:
 
     def reconstruct(self) -> torch.Tensor:
         return (self.scales * self.signs * self.active).sum(dim=0)
+
+    def boxes(self, box: float = 1.0) -> torch.Tensor:
+        """b_n, shaped like `scales`: b_1 = `box`, b_{n+1} = max(mu_n, b_n - mu_n) (docstring).
+
+        If |T| <= box, every plane's residual E_{n-1} lies in [-b_n, b_n] on its active entries.
+        """
+        boxes = [torch.full_like(self.scales[0], box)]
+        for mu in self.scales[:-1]:
+            boxes.append(torch.maximum(mu, boxes[-1] - mu))
+        return torch.stack(boxes)
+
+    def residuals(self, t: torch.Tensor) -> torch.Tensor:
+        """E_{n-1} for every plane n, shaped (planes, *t.shape): what plane n binarizes."""
+        residual, out = t.detach(), []
+        for s, a, mu in zip(self.signs, self.active, self.scales):
+            out.append(residual)
+            residual = residual - mu * s * a
+        return torch.stack(out)
 
     def unit(self) -> torch.Tensor:
         """mu_ref = max over channels of the first plane's scale: the unit hardware counts in."""
@@ -111,25 +136,22 @@ def residual_binarize(t: torch.Tensor, bits: torch.Tensor, scale: str = "tensor"
 
 
 def residual_quantize(t: torch.Tensor, bits: torch.Tensor, plane, scale: str = "tensor",
-                      ratio_bits: int = 6, ratio_digits: int = 0) -> torch.Tensor:
+                      ratio_bits: int = 6, ratio_digits: int = 0, gradient: str = "single") -> torch.Tensor:
     """Differentiable T_hat / mu_ref with ratios rounded as `ResidualCode.reconstruct_in_units`.
 
-    Plane n takes q_n = plane(E_{n-1} / mu_n) on its active entries; the residual chain uses the
-    exact mu_n (so the signs are those of `residual_binarize`), the output the rounded ratio.
+    `t` must lie in the latent box [-1, 1]. Plane n outputs r_n plane(E_{n-1} / b_n) on its active
+    entries; with `gradient="single"` only plane 1 carries a gradient (module docstring).
     """
-    residual = t
+    code = residual_binarize(t, bits, scale)
+    ratios = round_ratios(code.scales / code.unit(), ratio_bits, ratio_digits)
+    boxes = code.boxes()
     out = torch.zeros_like(t)
-    unit = None
-    for n in range(int(bits.max())):
-        active = bits > n
-        mu = _masked_mean_abs(residual.detach(), active, scale)
-        if unit is None:
-            unit = mu.max()  # plane 1 covers every entry: mu_ref
-        safe_mu = torch.where(mu > 0, mu, torch.ones_like(mu))
-        residual = t - (t - residual).detach()  # earlier planes: no gradient (docstring)
-        q = torch.where(active, plane(residual / safe_mu), torch.zeros_like(t))
-        out = out + round_ratios(mu / unit, ratio_bits, ratio_digits) * q
-        residual = residual - mu * q
+    for n, exact in enumerate(code.residuals(t)):
+        residual = t - (t.detach() - exact)  # the value E_{n-1}; earlier planes: no gradient
+        q = plane(residual / boxes[n])
+        if n > 0 and gradient == "single":
+            q = q.detach()
+        out = out + ratios[n] * torch.where(code.active[n], q, torch.zeros_like(q))
     return out
 
 

@@ -22,23 +22,42 @@ def test_every_rule_gives_exact_counts(rule, name):
     assert counts == tuple(10 * p for p in NAMED_MIXES[name])
 
 
-def test_middle_out_gives_fewest_bits_nearest_the_mean_magnitude():
+def test_middle_out_is_the_papers_one_sort_on_a_hand_checked_tensor():
+    # mean |w| = 8.8 / 10 = 0.88, so k = | |w| - 0.88 | = .78 .12 .38 1.12 .48 .28 2.12 .68 .33 .43;
+    # ascending: entries 1 5 8 2 9 4 7 | 0 3 | 6, cut 7/2/1 by the 70/20/10 mix.
+    w = torch.tensor([0.1, -1.0, 0.5, 2.0, -0.4, 0.6, -3.0, 0.2, 0.55, -0.45])
+    assert allocate(w, parse_mix("1.4"), "middle-out").tolist() == [2, 1, 1, 2, 1, 1, 3, 1, 1, 1]
+
+
+def test_middle_out_gives_bits_in_order_of_distance_from_the_mean_magnitude():
     w = gaussian()
     bits = allocate(w, parse_mix("1.4"), "middle-out")
     k = (w.abs() - w.abs().mean()).abs()
-    assert k[bits == 1].max() <= k[bits > 1].min()
+    assert k[bits == 1].max() <= k[bits == 2].min()
+    assert k[bits == 2].max() <= k[bits == 3].min()
 
 
-def test_middle_out_recurses_on_the_residual():
+def test_middle_out_residual_recurses_on_the_residual():
     # Second step: among the entries left, those whose residual |w| - mu_1 lies nearest its own
     # mean magnitude stop at 2 bits.
     w = gaussian()
-    bits = allocate(w, parse_mix("1.4"), "middle-out")
+    bits = allocate(w, parse_mix("1.4"), "middle-out-residual")
+    k = (w.abs() - w.abs().mean()).abs()
+    assert k[bits == 1].max() <= k[bits > 1].min()  # the first step is the paper's
     rest = bits > 1
     mu1 = w.abs().mean()
     residual = w[rest] - mu1 * torch.where(w[rest] >= 0, 1.0, -1.0)
     k2 = (residual.abs() - residual.abs().mean()).abs()
     assert k2[bits[rest] == 2].max() <= k2[bits[rest] == 3].min()
+
+
+def test_the_two_middle_out_rules_differ_in_the_second_step_only():
+    w = gaussian()
+    paper = allocate(w, parse_mix("1.8"), "middle-out")
+    residual = allocate(w, parse_mix("1.8"), "middle-out-residual")
+    assert torch.equal(paper == 1, residual == 1)
+    moved = float((paper != residual).float().mean())
+    assert 0.15 < moved < 0.30  # about 23 % of the entries at 1.8 bits
 
 
 def test_top_down_and_bottom_up_order_by_magnitude():
@@ -68,5 +87,5 @@ def test_counts_follow_the_mix_for_any_size(n, name, rule):
 
 def test_unknown_allocation_is_named():
     with pytest.raises(ConfigError, match="unknown allocation 'sideways'; choose one of: middle-out, "
-                                          "top-down, bottom-up, random"):
+                                          "middle-out-residual, top-down, bottom-up, random"):
         allocate(gaussian(10), parse_mix("1"), "sideways")

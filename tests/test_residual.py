@@ -3,7 +3,7 @@ import torch
 
 from hbnn.model.allocation import allocate
 from hbnn.model.bitmix import parse_mix
-from hbnn.model.config import ALLOCATIONS, MethodConfig
+from hbnn.model.config import MethodConfig
 from hbnn.model.proxconnect import PlaneQuantizer
 from hbnn.model.residual import normalized_error, residual_binarize, residual_quantize
 
@@ -49,7 +49,7 @@ def test_gaussian_errors_match_the_paper():
     assert error("3") == pytest.approx(0.24, abs=0.01)
     assert 0.30 < error("1.4") < 0.35
     assert error("1.4") < error("1")
-    for rule in ALLOCATIONS[1:]:
+    for rule in ("top-down", "bottom-up", "random"):
         assert error("1.4") < error("1.4", rule) - 0.05
 
 
@@ -72,22 +72,43 @@ def test_one_plane_per_tensor_is_exactly_plus_minus_one():
     assert torch.equal(code.reconstruct_in_units(6).abs(), torch.ones_like(t))
 
 
+def box_tensor(shape, seed):
+    """Latent weights as training keeps them: uniform in the box [-1, 1]."""
+    return torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 2 - 1
+
+
+@pytest.mark.parametrize("scale", ["tensor", "channel"])
+@pytest.mark.parametrize("mix", ["1.4", "1.9", "3"])
+def test_every_plane_input_lies_in_its_box(scale, mix):
+    t = box_tensor((16, 50), seed=5)
+    t[0, 0], t[1, 1] = 1.0, -1.0  # the box's corners
+    code = residual_binarize(t, allocate(t, parse_mix(mix), "middle-out"), scale)
+    boxes = code.boxes()
+    assert torch.all(boxes[0] == 1)
+    for residual, active, box in zip(code.residuals(t), code.active, boxes):
+        assert torch.all((residual.abs() <= box + 1e-12)[active])
+        assert torch.all(box > 0)
+
+
+@pytest.mark.parametrize("gradient", ["single", "per-plane"])
 @pytest.mark.parametrize("method, plane_gradient", [
     ("bc", lambda u: torch.ones_like(u)),
-    ("bnn", lambda u: (u.abs() <= 1).to(u.dtype)),
+    ("bnn+", lambda u: 2 * (2 - 2 * u * torch.tanh(u)) / (1 + torch.cosh(2 * u))),
 ])
-def test_training_gradient_is_the_sum_of_plane_gradients(method, plane_gradient):
-    t = torch.randn(400, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+def test_training_gradient_follows_the_estimator(method, plane_gradient, gradient):
+    t = box_tensor(400, seed=2)
     bits = allocate(t, parse_mix("1.4"), "middle-out")
     w = t.clone().requires_grad_(True)
-    residual_quantize(w, bits, PlaneQuantizer(MethodConfig(method)), ratio_bits=6).sum().backward()
+    config = MethodConfig(method, gradient=gradient)
+    residual_quantize(w, bits, PlaneQuantizer(config), ratio_bits=6, gradient=gradient).sum().backward()
     code = residual_binarize(t, bits)
-    ratios = code.integer_ratios(6) / 64
+    ratios, boxes = code.integer_ratios(6) / 64, code.boxes()
     expected = torch.zeros_like(t)
-    residual = t.clone()
-    for n in range(3):
-        u = residual / code.scales[n]
-        # plane n outputs ratio_n * q(u_n) and u_n = E / mu_n: d/dT = ratio_n B'(u_n) / mu_n
-        expected += ratios[n] / code.scales[n] * plane_gradient(u) * code.active[n]
-        residual = residual - code.scales[n] * code.signs[n] * code.active[n]
+    for n, residual in enumerate(code.residuals(t)):
+        # plane n outputs r_n q(u_n) with u_n = E_{n-1} / b_n: d/dT = r_n B'(u_n) / b_n
+        expected += ratios[n] / boxes[n] * plane_gradient(residual / boxes[n]) * code.active[n]
+        if gradient == "single":
+            break  # the paper's estimator: the first plane's gradient for every weight
     assert torch.allclose(w.grad, expected)
+    if gradient == "single" and method == "bc":
+        assert torch.allclose(w.grad, torch.ones_like(t))  # per tensor: r_1 = b_1 = 1

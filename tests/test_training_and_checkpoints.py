@@ -5,6 +5,7 @@ from hbnn.model import checkpoint, data, layout
 from hbnn.model.errors import ConfigError
 from hbnn.model.config import TrainConfig, net_config, train_config_for
 from hbnn.model.recipes import evaluate_checkpoint, train_checkpoint
+from hbnn.model.statistics import reestimate, training_forward
 from hbnn.model.training import accuracy, train
 from random_layouts import random_network
 
@@ -77,10 +78,32 @@ def test_other_nets_train_above_chance(dataset, net):
 
 
 @pytest.mark.parametrize("method", ["pc", "bnn", "bnn+", "bnn++", "pq"])
-def test_every_method_learns(method, digits):
+def test_every_method_learns_and_ends_in_the_box_at_exact_sign(method, digits):
     config = net_config("digits", weights="1.4", method=method)
-    result = train(config, digits, TrainConfig(epochs=15), progress=False)
+    result = train(config, digits, train_config_for("digits", epochs=15, weights="1.4"), progress=False)
     assert result.test_accuracy > 0.8
+    x = torch.from_numpy(digits.test_x)
+    for layer in result.net.binary_layers():
+        assert layer.weight.abs().max() <= 1  # the latent box
+        assert layer.quantizer.progress == 1.0
+        exact = layer.quantized_weight()
+        with training_forward(result.net):
+            # the training forward at the last step is exact sign: the same weights, bit for bit
+            assert torch.equal(layer.quantized_weight(), exact)
+    # so the two accuracies differ by nothing but their (identical) re-estimated statistics
+    assert result.training_forward_accuracy == result.test_accuracy
+
+
+def test_statistics_are_re_estimated_under_exact_sign(default_run, digits):
+    net = default_run[0].net
+    norm = net.blocks[0].norm
+    mean, var = norm.running_mean.clone(), norm.running_var.clone()
+    reestimate(net, torch.from_numpy(digits.train_x))  # training already did this: nothing moves
+    assert torch.allclose(norm.running_mean, mean) and torch.allclose(norm.running_var, var)
+    with torch.no_grad():
+        z = net.blocks[0].weights(net.pixels(torch.from_numpy(digits.train_x)).flatten(1))
+    assert torch.allclose(mean, z.mean(dim=0), atol=1e-4)
+    assert torch.allclose(var, z.var(dim=0), rtol=1e-4)
 
 
 def test_same_seed_same_result(digits):
@@ -109,12 +132,12 @@ def test_missing_and_corrupt_checkpoints(tmp_path, default_run):
     with pytest.raises(ConfigError, match=r"^'.*net.npz' is a layout, not a checkpoint \(hbnn train writes"):
         checkpoint.load(layout_file)
     damaged = tmp_path / "damaged.pt"
-    torch.save({"format": "hbnn-checkpoint", "version": 1}, damaged)
+    torch.save({"format": "hbnn-checkpoint", "version": checkpoint.VERSION}, damaged)
     with pytest.raises(ConfigError, match="is damaged"):
         checkpoint.load(damaged)
     other = tmp_path / "other.pt"
     torch.save({"format": "hbnn-checkpoint", "version": 99}, other)
-    with pytest.raises(ConfigError, match="has version 99; this hbnn reads 1"):
+    with pytest.raises(ConfigError, match=r"has version 99; this hbnn reads 2 \(train it again with hbnn train\)"):
         checkpoint.load(other)
 
 

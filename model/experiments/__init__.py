@@ -1,6 +1,6 @@
 """Experiments that reproduce the source papers' claims; each writes Markdown, CSV and a PNG.
 
-`run(name, out_dir, **options)` runs `reconstruction`, `bitmix` or `methods` (`EXPERIMENTS`);
+`run(name, out_dir, **options)` runs one of `EXPERIMENTS`;
 the modules, which import torch, load only when one runs, so the names can be checked without it.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import unknown_choice
 
 #: experiment -> whether it trains nets (and so takes epochs and data sets)
-EXPERIMENTS = {"reconstruction": False, "bitmix": True, "methods": True}
+EXPERIMENTS = {"reconstruction": False, "recipes": True, "bitmix": True, "methods": True, "gradient": True}
 
 
 def check_name(name: str) -> str:

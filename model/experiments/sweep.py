@@ -1,29 +1,76 @@
-"""Train a list of configurations over several seeds and collect test accuracies, with progress."""
+"""Train a list of configurations over several seeds, in parallel worker processes, with progress.
 
+Each (run, seed) is one job: a fresh net trained with the run's recipe (`config.train_config_for`,
+or the run's own epochs and learning rate), on the data set or on its validation split. Jobs go to
+`workers` processes (default: one per core; each trains on one thread, `model.reproducible`, so
+the results are the same whatever the number of workers). `workers=1` trains in this process.
+"""
+
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from multiprocessing import get_context
 
 from tqdm.auto import tqdm
 
 from .. import data
-from ..config import NetConfig, train_config_for
-from ..training import train
+from ..config import NetConfig, TrainConfig, train_config_for
 
 
 @dataclass(frozen=True)
 class Run:
-    key: tuple            # what the caller files the result under
+    key: tuple                  # what the caller files the result under
     config: NetConfig
+    validation: bool = False    # train on the training set minus `data.validation_split`, score on it
+    epochs: int | None = None   # None: the recipe's (or the sweep's `epochs`)
+    lr: float | None = None     # None: the recipe's
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Accuracies of one trained net (test = the validation split for validation runs)."""
+
+    test: float                 # exact sign, statistics re-estimated: what export and hardware compute
+    train: float
+    training_forward: float     # test accuracy under the quantizers' training forward
+
+
+def train_config(run: Run, seed: int, epochs: int | None = None) -> TrainConfig:
+    recipe = train_config_for(run.config.dataset, run.epochs or epochs, seed, run.config.weights)
+    return TrainConfig(epochs=recipe.epochs, lr=run.lr or recipe.lr, seed=seed)
+
+
+def _job(run: Run, seed: int, epochs: int | None) -> Outcome:
+    from ..training import train
+
+    dataset = data.load(run.config.dataset)
+    if run.validation:
+        dataset = data.validation_split(dataset)
+    result = train(run.config, dataset, train_config(run, seed, epochs), progress=False)
+    return Outcome(result.test_accuracy, result.train_accuracy, result.training_forward_accuracy)
 
 
 def sweep(runs: list[Run], seeds: int, epochs: int | None = None, progress: bool = True,
-          description: str = "runs") -> dict[tuple, list[float]]:
-    """key -> test accuracies, one per seed 0..seeds-1, training every run once per seed."""
-    results: dict[tuple, list[float]] = {}
+          description: str = "runs", workers: int | None = None) -> dict[tuple, list[Outcome]]:
+    """key -> one `Outcome` per seed 0..seeds-1, training every run once per seed."""
     jobs = [(run, seed) for run in runs for seed in range(seeds)]
-    bar = tqdm(jobs, desc=description, disable=None if progress else True, unit="run")
-    for run, seed in bar:
-        bar.set_postfix_str(" ".join(str(k) for k in run.key) + f" seed {seed}")
-        train_config = train_config_for(run.config.dataset, epochs, seed)
-        result = train(run.config, data.load(run.config.dataset), train_config, progress=False)
-        results.setdefault(run.key, []).append(result.test_accuracy)
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    done: dict[tuple[int, int], Outcome] = {}
+    bar = tqdm(total=len(jobs), desc=description, disable=None if progress else True, unit="run")
+    if workers <= 1:
+        for index, (run, seed) in enumerate(jobs):
+            bar.set_postfix_str(" ".join(str(k) for k in run.key) + f" seed {seed}")
+            done[index] = _job(run, seed, epochs)
+            bar.update()
+    else:
+        # spawn: fresh interpreters, so no torch thread pool is inherited half-initialized
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_job, run, seed, epochs): index for index, (run, seed) in enumerate(jobs)}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                bar.update()
+    bar.close()
+    results: dict[tuple, list[Outcome]] = {}
+    for index, (run, _) in enumerate(jobs):
+        results.setdefault(run.key, []).append(done[index])
     return results

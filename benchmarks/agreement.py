@@ -31,7 +31,7 @@ def main() -> None:
         ds = data.load(dataset)
         for mix in ("1", "1.4", "2"):
             config = net_config(dataset, net, weights=mix)
-            model = train(config, ds, train_config_for(dataset, seed=args.seed), progress=False).net
+            model = train(config, ds, train_config_for(config, seed=args.seed), progress=False).net
             network = export(model)
             agreement = measure(model, network, ds)
             pixels = pixel_codes(network, ds.test_x)

@@ -35,7 +35,7 @@ def trained_layout(net: str):
 
     torch.set_num_threads(1)
     config = net_config("digits", net, weights="1.4")
-    return export(train(config, data.load("digits"), train_config_for("digits"), progress=False).net)
+    return export(train(config, data.load("digits"), train_config_for(config), progress=False).net)
 
 
 def yosys_cells(verilog: Path) -> dict:

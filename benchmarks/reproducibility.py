@@ -29,8 +29,8 @@ if sys.argv[1] == "unguarded":
 dataset, net, weights = sys.argv[3:6]
 data.load(dataset)
 start = time.perf_counter()
-result = training.train(net_config(dataset, net, weights=weights), data.load(dataset),
-                        train_config_for(dataset, None, 0), progress=False)
+config = net_config(dataset, net, weights=weights)
+result = training.train(config, data.load(dataset), train_config_for(config), progress=False)
 seconds = time.perf_counter() - start
 digest = hashlib.sha256(b"".join(v.numpy().tobytes() for v in result.net.state_dict().values()))
 print(f"{100 * result.test_accuracy:.2f} {digest.hexdigest()[:12]} {result.kernels} {seconds:.1f}")

@@ -31,8 +31,8 @@ def main() -> None:
     print("| net | simulator | images | total (s) | images/s | bit-exact |")
     print("|---|---|---|---|---|---|")
     for name in ("mlp", "cnn"):
-        network = export(train(net_config("digits", name, weights="1.4"), digits,
-                               train_config_for("digits"), progress=False).net)
+        config = net_config("digits", name, weights="1.4")
+        network = export(train(config, digits, train_config_for(config), progress=False).net)
         with tempfile.TemporaryDirectory() as folder:
             generated = generate(network, Path(folder) / f"{name}.v")
             for simulator in ("icarus", "verilator"):

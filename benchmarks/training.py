@@ -28,7 +28,7 @@ def main() -> None:
         for weights, act_bits in (("1.4", 1), ("float", 0)):
             config = net_config(dataset, net, weights=weights, act_bits=act_bits)
             for seed in range(args.seeds):
-                train_config = train_config_for(dataset, seed=seed)
+                train_config = train_config_for(config, seed=seed)
                 start = time.perf_counter()
                 result = train(config, data.load(dataset), train_config, progress=False)
                 seconds = time.perf_counter() - start

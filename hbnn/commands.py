@@ -112,7 +112,7 @@ def train(args) -> int:
     from hbnn.model.config import checkpoint_name, train_config_for
 
     config = net_config(args)
-    train_config_for(config.dataset, args.epochs, args.seed, config.weights)
+    recipe = train_config_for(config, args.epochs, args.seed)
     output = output_file(args.output or Path(BUILD) / "checkpoints" / checkpoint_name(config, args.seed),
                          suffix=".pt", what="checkpoint")
 
@@ -123,7 +123,8 @@ def train(args) -> int:
     print(f"{config.dataset}/{config.net} weights {config.weights}, activations "
           f"{config.act_bits or 'float'} bit, {config.method.name}, {config.allocation}: "
           f"test accuracy {100 * result.test_accuracy:.2f} % "
-          f"(train {100 * result.train_accuracy:.2f} %, {result.seconds:.1f} s)")
+          f"(train {100 * result.train_accuracy:.2f} %; {recipe.epochs} epochs at learning rate "
+          f"{recipe.lr:g}, {result.seconds:.1f} s)")
     print(f"checkpoint: {path}")
     return 0
 

@@ -262,7 +262,7 @@ def _trained(config, *, seed: int, root: Path, progress: bool, suffix: str = "")
 
     path = default_checkpoint_path(config, seed, root)
     path = path.with_name(path.stem + suffix + path.suffix)
-    wanted = asdict(train_config_for(config.dataset, None, seed, config.weights))
+    wanted = asdict(train_config_for(config, None, seed))
     if path.exists():
         try:
             net, payload = checkpoint.load(path)

@@ -9,8 +9,8 @@ The implementations read these names: `nets.Net` builds a `NetConfig`, `proxconn
 - `NetConfig`: data set, layer list, weight mix, activation and pixel bits, PC++ method,
   allocation rule, scale granularity and the ratio grid, each field commented with its default.
 - `NETS`: the bundled nets, (data set, net) -> layer list as a function of the width.
-- `net_config(dataset, net, ...)`: a bundled net with options; `train_config_for(dataset, ...,
-  weights)`: its training recipe (`RECIPES`, chosen on a validation split).
+- `net_config(dataset, net, ...)`: a bundled net with options; `train_config_for(config)`: its
+  training recipe (`RECIPES`, chosen on a validation split).
 """
 
 from __future__ import annotations
@@ -272,10 +272,7 @@ RECIPES = {
 }
 
 
-def train_config_for(dataset: str, epochs: int | None = None, seed: int = 0,
-                     weights: str = "1.4") -> TrainConfig:
-    """The recipe of `dataset` at weight mix `weights` (`RECIPES`), with `epochs` overriding."""
-    if dataset not in DATASETS:
-        raise unknown_choice("data set", dataset, DATASETS)
-    recipe = RECIPES[dataset, weight_class(weights)]
+def train_config_for(config: NetConfig, epochs: int | None = None, seed: int = 0) -> TrainConfig:
+    """The recipe of `config`'s data set and weight class (`RECIPES`), with `epochs` overriding."""
+    recipe = RECIPES[config.dataset, weight_class(config.weights)]
     return TrainConfig(epochs=recipe.epochs if epochs is None else epochs, lr=recipe.lr, seed=seed)

@@ -22,7 +22,7 @@ def train_checkpoint(config: NetConfig, *, epochs: int | None = None, seed: int 
                      output: str | Path | None = None, progress: bool = True
                      ) -> tuple[TrainResult, Path]:
     """Train `config` on its data set and save the checkpoint (default under build/checkpoints)."""
-    train_config = train_config_for(config.dataset, epochs, seed, config.weights)
+    train_config = train_config_for(config, epochs, seed)
     result = train(config, data.load(config.dataset), train_config, progress=progress,
                    description=f"train {config.dataset}/{config.net} {config.weights}")
     path = Path(output) if output else default_checkpoint_path(config, seed)

@@ -19,7 +19,7 @@ def digits_nets():
     nets = {}
     for name, epochs in (("mlp", 20), ("cnn", 5)):
         config = net_config("digits", name, weights="1.4")
-        nets[name] = export(train(config, data.load("digits"), train_config_for("digits", epochs=epochs),
+        nets[name] = export(train(config, data.load("digits"), train_config_for(config, epochs=epochs),
                                   progress=False).net)
     return nets
 
@@ -101,7 +101,7 @@ def test_other_nets_and_mixes_in_verilog(tmp_path, dataset, net, mix):
     """Every bundled net at other bit mixes (narrow, briefly trained: Icarus is slow on wide nets),
     on test images and random inputs."""
     config = net_config(dataset, net, weights=mix, width=4)
-    network = export(train(config, data.load(dataset), train_config_for(dataset, epochs=2),
+    network = export(train(config, data.load(dataset), train_config_for(config, epochs=2),
                            progress=False).net)
     images = pixel_codes(network, data.load(dataset).test_x[:2])
     noise = np.random.default_rng(5).integers(0, 1 << network.pixel_bits, size=(2,) + network.input_shape)

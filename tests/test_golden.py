@@ -76,7 +76,7 @@ def trained():
         for mix in ("1", "1.4", "2"):
             config = net_config(dataset, net, weights=mix, width=16)
             runs[dataset, net, mix] = train(config, data.load(dataset),
-                                            train_config_for(dataset, epochs=3), progress=False).net
+                                            train_config_for(config, epochs=3), progress=False).net
     return runs
 
 

@@ -41,7 +41,7 @@ def test_dense_layers_stream_the_golden_outputs(seed, pipeline):
 @pytest.fixture(scope="module")
 def digits_mlp():
     config = net_config("digits", "mlp", weights="1.4")
-    net = train(config, data.load("digits"), train_config_for("digits"), progress=False).net
+    net = train(config, data.load("digits"), train_config_for(config), progress=False).net
     return export(net)
 
 

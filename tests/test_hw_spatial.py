@@ -112,7 +112,7 @@ def test_a_stride_beyond_the_kernel_is_refused_by_name():
 @pytest.fixture(scope="module")
 def digits_cnn():
     config = net_config("digits", "cnn", weights="1.4")
-    return export(train(config, data.load("digits"), train_config_for("digits", epochs=20), progress=False).net)
+    return export(train(config, data.load("digits"), train_config_for(config, epochs=20), progress=False).net)
 
 
 def test_whole_digits_cnn_is_bit_exact(digits_cnn):

@@ -32,7 +32,7 @@ def test_ratio_digits_are_checked():
 def test_power_of_two_ratios_export_exactly():
     config = net_config("digits", "mlp", weights="1.4", ratio_digits=1, width=8)
     digits = data.load("digits")
-    net = train(config, digits, train_config_for("digits", epochs=4), progress=False).net
+    net = train(config, digits, train_config_for(config, epochs=4), progress=False).net
     network = export(net, {"dataset": "digits"})
     for layer in network.weight_layers():
         weights = layer.plane_weights[layer.plane_weights > 0]

@@ -15,7 +15,7 @@ from hbnn.sim.runner import simulate_layout
 @pytest.fixture(scope="module")
 def mlp_layout(tmp_path_factory):
     config = net_config("digits", "mlp", weights="1.4")
-    net = train(config, data.load("digits"), train_config_for("digits", epochs=10), progress=False).net
+    net = train(config, data.load("digits"), train_config_for(config, epochs=10), progress=False).net
     return layout.save(export(net, {"dataset": "digits", "net": "mlp"}),
                        tmp_path_factory.mktemp("layout") / "mlp.npz")
 

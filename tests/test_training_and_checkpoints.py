@@ -73,14 +73,14 @@ def test_evaluation_uses_exact_residual_weights(default_run):
 @pytest.mark.parametrize("dataset, net", [("mnist1d", "cnn1d"), ("mnist1d", "mlp"), ("digits", "cnn")])
 def test_other_nets_train_above_chance(dataset, net):
     config = net_config(dataset, net, weights="1.4", width=16)
-    result = train(config, data.load(dataset), train_config_for(dataset, epochs=5), progress=False)
+    result = train(config, data.load(dataset), train_config_for(config, epochs=5), progress=False)
     assert result.test_accuracy > 0.2  # chance is 0.1; a net that does not learn stays near it
 
 
 @pytest.mark.parametrize("method", ["pc", "bnn", "bnn+", "bnn++", "pq"])
 def test_every_method_learns_and_ends_in_the_box_at_exact_sign(method, digits):
     config = net_config("digits", weights="1.4", method=method)
-    result = train(config, digits, train_config_for("digits", epochs=15, weights="1.4"), progress=False)
+    result = train(config, digits, train_config_for(config, epochs=15), progress=False)
     assert result.test_accuracy > 0.8
     x = torch.from_numpy(digits.test_x)
     for layer in result.net.binary_layers():

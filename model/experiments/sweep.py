@@ -36,7 +36,7 @@ class Outcome:
 
 
 def train_config(run: Run, seed: int, epochs: int | None = None) -> TrainConfig:
-    recipe = train_config_for(run.config.dataset, run.epochs or epochs, seed, run.config.weights)
+    recipe = train_config_for(run.config, run.epochs or epochs, seed)
     return TrainConfig(epochs=recipe.epochs, lr=run.lr or recipe.lr, seed=seed)
 
 

@@ -38,6 +38,12 @@ from hbnn.model.layout import Network
 from . import chain_starts, reports, tools
 from .board import Board
 
+#: nextpnr's router per family. ECP5: router2, 51 s instead of router1's 169 s on the digits MLP
+#: at 1.2 bits (ECP5-85F) for 8 % lower Fmax; these unrolled designs are dense in routing, which
+#: router1 handles slowly. iCE40: router1 (nextpnr's default), because router2 can iterate without
+#: end on a small iCE40UP5K design with 2 overused wires (a 32x4 mapped-popcount layer: 99,000
+#: iterations in 9 minutes; router1 routes it in 3 s), and iCE40 designs are small enough for router1.
+ROUTER = {"ecp5": "router2", "ice40": "router1"}
 CLOCK_TARGET_MHZ = 500   # far above what either family reaches: nextpnr optimizes all the way
 NAME = "top"             # file stem of every build product (amaranth's default)
 
@@ -251,9 +257,8 @@ def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_option
         # the synth script stops before LUT mapping, splits, and resumes.
         synth_opts=" ".join(board.synth_options) + " -run :map_luts",
         script_after_synth=f"splitnets\n{synth} -run map_luts:\ntee -q -o {NAME}.stat.json stat -json",
-        # router2: 51 s instead of router1's 169 s on the digits MLP at 1.2 bits (ECP5-85F), for
-        # 8 % lower Fmax; these unrolled designs are dense in routing, which router1 handles slowly
-        nextpnr_opts=f"--timing-allow-fail --router router2 --report {NAME}.report.json {nextpnr_options}",
+        nextpnr_opts=(f"--timing-allow-fail --router {ROUTER[board.family]} --report {NAME}.report.json "
+                      f"{nextpnr_options}"),
     )
     _raise_clock_target(plan.files, CLOCK_TARGET_MHZ)
     return plan

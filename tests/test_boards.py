@@ -101,6 +101,13 @@ def test_the_clock_target_is_raised_for_a_true_fmax(board_name, pattern):
     assert info["initiation_interval_cycles"] == 1
 
 
+@pytest.mark.parametrize("board_name, router", [("icebreaker", "router1"), ("ulx3s-25f", "router2")])
+def test_each_family_routes_with_its_router(board_name, router):
+    plan, _ = flow._plan(dense_layer(8, 2, "1"), boards.get(board_name), pipeline=0)
+    script = next(text for name, text in plan.files.items() if name.endswith(".sh"))
+    assert f"--router {router} " in script
+
+
 def test_a_design_too_big_names_needed_and_available():
     small = Board("tiny", "tiny", "ecp5", "amaranth_boards.ulx3s:ULX3S_25F_Platform", Capacity(100, 100, 0, 0, 10))
     cells = reports.CellCounts("ecp5", lut4=90, carry=10, flip_flops=20, bram=0, dsp=0)

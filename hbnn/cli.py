@@ -120,8 +120,9 @@ def _add_popcount_options(parser, *, family: bool) -> None:
     from hbnn.hw.popcount_strategy import STRATEGIES
 
     parser.add_argument("--popcount", default="generic",
-                        help=f"popcount strategy ({', '.join(STRATEGIES)}): adder trees for yosys to map, "
-                             "or trees placed from the FPGA's LUT4 and carry cells")
+                        help=f"arithmetic strategy ({', '.join(STRATEGIES)}): popcount trees for yosys to map, "
+                             "popcount trees placed from the FPGA's LUT4 and carry cells, or one adder "
+                             "graph per layer shared by all its outputs (da4ml)")
     if family:
         parser.add_argument("--family", default=None,
                             help=f"FPGA family whose cells a mapped popcount instantiates ({', '.join(FAMILIES)}); "
@@ -130,7 +131,7 @@ def _add_popcount_options(parser, *, family: bool) -> None:
 
 def _add_pipeline_option(parser) -> None:
     parser.add_argument("--pipeline", type=_natural, default=0,
-                        help="register levels inside every popcount tree (raises Fmax and latency)")
+                        help="register levels inside every popcount tree or adder graph (raises Fmax and latency)")
 
 
 def _add_simulator_option(parser) -> None:
@@ -179,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "Train a heterogeneous-bitwidth binarized net on a bundled data set and save a checkpoint.")
     _add_net_options(train)
     train.add_argument("--epochs", type=_positive, default=None,
-                       help="training epochs; default: 60 for digits, 30 for mnist1d")
+                       help="training epochs; default: the recipe of the data set and weight class "
+                            "(hbnn.model.config.RECIPES; train prints it)")
     train.add_argument("--seed", type=_natural, default=0, help="random seed (weights, batches, random masks)")
     train.add_argument("-o", "--output", default=None,
                        help="checkpoint path (.pt); default: build/checkpoints/<configuration>.pt")

@@ -227,7 +227,7 @@ def synth(args) -> int:
     strategy = strategy_for(args.popcount, board.family)
     tools.require(*board_tools.programs(board.family))
     build_dir = writable_folder(Path(args.build) / "synth" / (f"{Path(args.layout).stem}-{board.name}"
-                                                              + ("" if strategy.name == "generic" else "-mapped")),
+                                                              + ("" if strategy.name == "generic" else f"-{strategy.name}")),
                                 what="build folder")
 
     from hbnn.boards.flow import synthesize

@@ -19,7 +19,7 @@ from amaranth.lib.wiring import In, Out
 
 from hbnn.model.layout import WeightLayer
 
-from . import mvu, threshold
+from . import mvu, mvu_shared, popcount_library, threshold
 
 
 def output_shape(layer: WeightLayer):
@@ -34,7 +34,11 @@ class Layer(wiring.Component):
         if not isinstance(layer, WeightLayer):
             raise TypeError(f"dense.Layer needs a model.layout.WeightLayer, not {type(layer).__name__}")
         self.layer = layer
-        self.mvu = mvu.Unrolled(layer, pipeline=pipeline, library=library, progress=progress)
+        library = popcount_library.Inline() if library is None else library
+        if library.strategy.name == "cse":      # one shared adder graph instead of popcounts
+            self.mvu = mvu_shared.Unrolled(layer, pipeline=pipeline, exact=layer.is_last, progress=progress)
+        else:
+            self.mvu = mvu.Unrolled(layer, pipeline=pipeline, library=library, progress=progress)
         super().__init__({
             "i": In(stream.Signature(layer.fan_in * layer.input.bits)),
             "o": Out(stream.Signature(output_shape(layer))),
@@ -67,7 +71,8 @@ class Layer(wiring.Component):
         result = unit.o
         if not layer.is_last:
             m.submodules.threshold = levels = threshold.Unit(
-                layer.thresholds, acc_width=unit.acc_width, level_bits=layer.output_code.bits)
+                layer.thresholds, acc_width=unit.acc_width, level_bits=layer.output_code.bits,
+                maps=unit.maps)
             m.d.comb += levels.i.eq(unit.o)
             result = levels.o
         with m.If(advance):

@@ -41,6 +41,7 @@ from hbnn.model.layout import WeightLayer
 
 from . import popcount_library
 from .adders import balanced_sum, constant_product_terms, spread, tree_depth
+from .threshold import IDENTITY
 
 
 class Unrolled(wiring.Component):
@@ -66,6 +67,11 @@ class Unrolled(wiring.Component):
     @property
     def latency(self) -> int:
         return len(self.registered_levels)
+
+    @property
+    def maps(self) -> list:
+        """Every output is Y itself (`threshold.OutputMap`; `mvu_shared` leaves a map to fold)."""
+        return [IDENTITY] * self.layer.out_channels
 
     @staticmethod
     def accumulator_shape(layer: WeightLayer):

@@ -2,7 +2,9 @@
 
 - `generic`: `popcount.Tree`, a balanced adder tree that yosys maps (about 2 LUT4 per input bit);
 - `mapped`: `popcount_mapped.Tree`, placed from the target family's own LUT4 and carry cells
-  (about 1.5 logic cells per input bit, of which 1 LUT4 of logic); it needs the FPGA family.
+  (about 1.5 logic cells per input bit, of which 1 LUT4 of logic); it needs the FPGA family;
+- `cse`: no popcounts at all: each layer is one adder graph shared by all its outputs
+  (`mvu_shared`, da4ml's common-subexpression elimination); yosys maps its adds to carry chains.
 
 A strategy is plain data (checked on construction, no amaranth until `tree` builds one), so the
 command line checks `--popcount` and `--family` before any work starts.
@@ -16,7 +18,7 @@ from hbnn.model.errors import ConfigError, unknown_choice
 
 from .families import check_family
 
-STRATEGIES = ("generic", "mapped")
+STRATEGIES = ("generic", "mapped", "cse")
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,13 @@ class Strategy:
                                   "cells it instantiates")
             check_family(self.family)
         elif self.family is not None:
-            raise ConfigError(f"the generic popcount strategy takes no FPGA family, not {self.family!r} "
+            raise ConfigError(f"the {self.name} popcount strategy takes no FPGA family, not {self.family!r} "
                               "(it is the same for every family)")
 
     @property
     def label(self) -> str:
-        """`generic`, or `mapped-<family>`: names modules and build folders."""
-        return self.name if self.name == "generic" else f"{self.name}-{self.family}"
+        """`generic`, `cse`, or `mapped-<family>`: names modules and build folders."""
+        return self.name if self.family is None else f"{self.name}-{self.family}"
 
     def tree(self, width: int, *, element_bits: int = 1, registered_levels=(), name_every: int = 1):
         """A popcount component with `popcount.Tree`'s ports (i, o, en) and latency."""
@@ -51,6 +53,8 @@ class Strategy:
 
             return Tree(width, element_bits=element_bits, registered_levels=registered_levels,
                         name_every=name_every)
+        if self.name == "cse":
+            raise ValueError("the cse strategy builds no popcounts (mvu_shared replaces them)")
         from .popcount_mapped import Tree
 
         return Tree(width, family=self.family, element_bits=element_bits,
@@ -61,5 +65,5 @@ GENERIC = Strategy()
 
 
 def strategy_for(name: str, family: str | None) -> Strategy:
-    """The strategy called `name` for a build on `family` (the generic one ignores the family)."""
+    """The strategy called `name` for a build on `family` (only mapped uses the family)."""
     return Strategy(name, family if name == "mapped" else None)

@@ -74,7 +74,7 @@ BAD_INPUTS = [
     (["generate", "{layout}", "--popcount", "mapped", "--family", "xc7", "-o", "{build}/x.v"],
      "unknown FPGA family 'xc7'; choose one of: ice40, ecp5"),
     (["generate", "{layout}", "--popcount", "fast", "-o", "{build}/x.v"],
-     "unknown popcount strategy 'fast'; choose one of: generic, mapped"),
+     "unknown popcount strategy 'fast'; choose one of: generic, mapped, cse"),
     (["generate", "{layout}", "--pipeline", "-1"], "argument --pipeline: must be a non-negative integer, not -1"),
     (["generate", "{build}/none.npz"], "layout '{build}/none.npz' does not exist"),
     (["generate", "{pixels_0}"], "network: field 'pixel_bits' is 0, expected 1..8"),
@@ -86,7 +86,7 @@ BAD_INPUTS = [
     (["synth", "{layout}", "--board", "de10", "--build", "{build}"],
      "unknown board 'de10'; choose one of: icebreaker, ice40-hx8k, ulx3s-25f, ulx3s-85f"),
     (["synth", "{layout}", "--popcount", "fast", "--build", "{build}"],
-     "unknown popcount strategy 'fast'; choose one of: generic, mapped"),
+     "unknown popcount strategy 'fast'; choose one of: generic, mapped, cse"),
     (["synth", "{layout}", "--family", "ice40"], "unrecognized arguments: --family ice40"),
     # comparisons and experiments
     (["compare", "--mixes", ",", "--build", "{build}"], "no bit mixes given; name at least one, e.g. 1,1.4,2"),

@@ -134,3 +134,33 @@ def test_mapped_mlp_is_bit_exact_in_the_amaranth_simulator(digits_nets):
     pixels = pixel_codes(network, data.load("digits").test_x[60:63])
     result = check(network, pixels, pipeline=1, popcount=Strategy("mapped", "ecp5"), seed=2)
     assert result.images == 3 and result.bit_exact, result.mismatches[:5]
+
+
+@pytest.mark.parametrize("net_name, source, pipeline", [("mlp", "test images", 3), ("mlp", "random inputs", 0),
+                                                        ("cnn", "test images", 2)])
+def test_cse_verilog_is_bit_exact(digits_nets, tmp_path, net_name, source, pipeline):
+    """The shared adder graphs (`--popcount cse`: folded output maps in the thresholds, exact
+    scores in the last layer), in Icarus, with idle cycles and backpressure."""
+    from hbnn.hw.popcount_strategy import Strategy
+
+    network = digits_nets[net_name]
+    count = 20 if net_name == "mlp" else 3
+    if source == "test images":
+        pixels = pixel_codes(network, data.load("digits").test_x[80:80 + count])
+    else:
+        pixels = np.random.default_rng(6).integers(0, 1 << network.pixel_bits, size=(count, 1, 8, 8))
+    generated = generate(network, tmp_path / "net.v", pipeline=pipeline, popcount=Strategy("cse"))
+    report = simulate(network, generated.verilog, generated.description, pixels, build_dir=tmp_path / "build",
+                      seed=5, idle=0.3, backpressure=0.3)
+    assert report.images == count and report.bit_exact, report.mismatches[:5]
+
+
+def test_cse_nets_are_bit_exact_in_the_amaranth_simulator(digits_nets):
+    from hbnn.hw.popcount_strategy import Strategy
+    from hbnn.sim.network_check import check
+
+    for name in ("mlp", "cnn"):
+        network = digits_nets[name]
+        pixels = pixel_codes(network, data.load("digits").test_x[63:65])
+        result = check(network, pixels, pipeline=1, popcount=Strategy("cse"), seed=3)
+        assert result.images == 2 and result.bit_exact, (name, result.mismatches[:5])

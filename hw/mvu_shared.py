@@ -1,0 +1,169 @@
+"""`mvu_shared.Unrolled`: a fully unrolled, constant-weight MVU whose outputs share their adds.
+
+Same job as `mvu.Unrolled` (the layer's pre-activations Y_o = sum_j W[o, j] V(L_j), model/layout.py),
+different arithmetic: instead of one set of popcounts and an adder tree per output, the whole
+layer is one `adder_graph.Graph` over all outputs, solved by da4ml with common-subexpression
+elimination, so a pattern a ± (b << s) that many outputs need is built once.
+
+The constant matrix K and the integer input vector x:
+
+- pixel inputs: x_j = the pixel's level u_j (0 .. 2^b - 1), and W = sum_i R_i S_i with S_i the
+  +-1 (0 where the weight has no plane i) sign matrix of plane i, so Y_o = sum_i R[o, i] (x S_i^T)_o;
+- residual inputs: x_{k, j} = bit k of level j (1 = +1, plane-major: row k * fan_in + j), and since
+  V = sum_k Q_k (2 bit_k - 1), Y_o = sum_{i, k} 2 Q_k R[o, i] (x_k S_i^T)_o - (sum_k Q_k) sum_j W[o, j].
+
+Each plane matrix S_i is one `adder_graph.Part` (solved on its own: see `adder_graph.solve_sum`
+for why), its outputs scaled by shifted copies of R (free wires for power-of-two ratios).
+
+The graph's output o is ±2^s times one of its nodes. The unit emits that node, X_o, and publishes
+`maps[o]`, the `threshold.OutputMap` with Y_o = ±2^s X_o + C_o (C_o the residual constant above),
+so the threshold unit folds sign, shift and constant into its comparisons for free. With
+`exact=True` (the last layer, whose scores the argmax compares) the unit applies the maps itself
+and `o` carries Y_o.
+
+Ports as `mvu.Unrolled`: `i` (fan-in x input bits), `o` (array of signed values, `acc_width` bits),
+`en` (clock enable of the pipeline registers). `pipeline` registers are spread over the graph's
+levels (adds on the longest path, `adders.spread`); a value used in a later stage than it is made
+is carried there by registers, so every path has the same `latency`.
+"""
+
+import numpy as np
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from hbnn.model.layout import WeightLayer, signed_width
+
+from . import adder_graph
+from .adders import spread
+from .threshold import OutputMap
+
+
+def layer_product(layer: WeightLayer):
+    """(parts, input ranges, constants C): Y = sum of the parts' products + C (module docstring)."""
+    signs = 1 - 2 * layer.planes.astype(np.int64)                                  # (P, O, K)
+    active = np.arange(layer.planes.shape[0])[:, None, None] < layer.bits[None]
+    planes = [(signs[i] * active[i]).T.copy() for i in range(layer.planes.shape[0])]   # (K, O) each
+    scales = layer.plane_weights.T                                                # (P, O): R[o, i]
+    if layer.input.kind == "pixels":
+        parts = [adder_graph.Part(range(layer.fan_in), s, r) for s, r in zip(planes, scales)]
+        return parts, [(0, (1 << layer.input.bits) - 1)] * layer.fan_in, np.zeros(layer.out_channels, np.int64)
+    q = layer.input.plane_weights
+    parts = [adder_graph.Part(range(k * layer.fan_in, (k + 1) * layer.fan_in), s, 2 * qk * r)
+             for k, qk in enumerate(q) for s, r in zip(planes, scales)]
+    constants = -int(sum(q)) * layer.integer_weights().sum(axis=1)
+    return parts, [(0, 1)] * (len(q) * layer.fan_in), constants
+
+
+def solve(layer: WeightLayer, **tiles) -> tuple[adder_graph.Graph, list[OutputMap]]:
+    """The layer's adder graph, its outputs cut back to nodes, and the map of each output."""
+    parts, ranges, constants = layer_product(layer)
+    graph = adder_graph.solve_sum(parts, ranges, **tiles)
+    maps, outputs = [], []
+    for term, constant in zip(graph.outputs, constants.tolist()):
+        if term is None:                                     # an all-zero column: Y_o = C_o
+            outputs.append(None)
+            maps.append(OutputMap(offset=int(constant)))
+            continue
+        shift = graph.nodes[term.node].exponent + term.shift
+        if shift < 0:
+            raise ValueError("an output of the adder graph is not an integer (negative shift)")
+        outputs.append(adder_graph.Term(term.node))
+        maps.append(OutputMap(term.negative, shift, int(constant)))
+    graph.outputs = outputs
+    return graph, maps
+
+
+class Unrolled(wiring.Component):
+    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, exact: bool = False, progress=None, **tiles):
+        if not isinstance(layer, WeightLayer):
+            raise TypeError(f"MVU layer must be a model.layout.WeightLayer, not {type(layer).__name__}")
+        if not isinstance(pipeline, int) or pipeline < 0:
+            raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
+        self.layer = layer
+        self.exact = exact
+        self.progress = progress
+        self.in_bits = layer.input.bits
+        self.graph, node_maps = solve(layer, **tiles)
+        self.maps = [OutputMap() for _ in node_maps] if exact else node_maps
+        self._node_maps = node_maps
+        self.registered_levels = spread(pipeline, self.graph.depth)
+        if exact:
+            self.acc_width = layer.accumulator_width()
+        else:
+            nodes = [self.graph.nodes[t.node] for t in self.graph.outputs if t is not None]
+            self.acc_width = signed_width(min((n.low for n in nodes), default=0),
+                                          max((n.high for n in nodes), default=0) + 1)
+        super().__init__({
+            "i": In(layer.fan_in * self.in_bits),
+            "o": Out(data.ArrayLayout(signed(self.acc_width), layer.out_channels)),
+            "en": In(1, init=1),
+        })
+
+    @property
+    def latency(self) -> int:
+        return len(self.registered_levels)
+
+    def _input(self, index: int):
+        """Element `index` of the graph's input vector x (module docstring)."""
+        b, fan_in = self.in_bits, self.layer.fan_in
+        if self.layer.input.kind == "pixels":
+            return self.i[index * b:(index + 1) * b]
+        k, j = divmod(index, fan_in)
+        return self.i[j * b + (b - 1 - k)]                 # plane k of a level, MSB first
+
+    def elaborate(self, platform):
+        m = Module()
+        graph, registered = self.graph, self.registered_levels
+        made = {}        # node -> (signal, stage it is valid in)
+        carried = {}     # (node, stage) -> the node's value registered into that stage
+
+        def stage_of(level):      # the stage a node's adds are computed in
+            return sum(r < level for r in registered)
+
+        def at(node: int, stage: int):
+            signal, ready = made[node]
+            while ready < stage:
+                key = (node, ready + 1)
+                if key not in carried:
+                    carried[key] = Signal.like(signal, name=f"n{node}_s{ready + 1}")
+                    with m.If(self.en):
+                        m.d.sync += carried[key].eq(signal)
+                signal, ready = carried[key], ready + 1
+            return signal
+
+        def operand(term, exponent, stage):
+            node = graph.nodes[term.node]
+            value = at(term.node, stage)
+            shift = node.exponent + term.shift - exponent
+            value = value.shift_left(shift) if shift else value
+            return -value if term.negative else value
+
+        for index, node in enumerate(graph.nodes):
+            shape = range(node.low, node.high + 1) if node.low < node.high else signed(1)
+            signal = Signal(shape, name=f"n{index}", attrs={"keep": 1})
+            if isinstance(node.op, adder_graph.Input):
+                m.d.comb += signal.eq(self._input(node.op.index))
+                made[index] = (signal, 0)
+                continue
+            stage = stage_of(node.level)
+            value = operand(node.op.a, node.exponent, stage) + operand(node.op.b, node.exponent, stage)
+            if node.level in registered:
+                with m.If(self.en):
+                    m.d.sync += signal.eq(value)
+                made[index] = (signal, stage + 1)
+            else:
+                m.d.comb += signal.eq(value)
+                made[index] = (signal, stage)
+
+        # Outputs, aligned to the last stage (extra registers past the deepest node included).
+        last = len(registered)
+        for o, (term, output_map) in enumerate(zip(graph.outputs, self._node_maps)):
+            value = 0 if term is None else at(term.node, last)
+            if self.exact:
+                shifted = value.shift_left(output_map.shift) if output_map.shift and term is not None else value
+                value = (-shifted if output_map.negative else shifted) + output_map.offset
+            m.d.comb += self.o[o].eq(value)
+            if self.progress is not None:
+                self.progress(1)
+        return m

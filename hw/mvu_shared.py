@@ -41,9 +41,7 @@ from .threshold import OutputMap
 
 def layer_product(layer: WeightLayer):
     """(parts, input ranges, constants C): Y = sum of the parts' products + C (module docstring)."""
-    signs = 1 - 2 * layer.planes.astype(np.int64)                                  # (P, O, K)
-    active = np.arange(layer.planes.shape[0])[:, None, None] < layer.bits[None]
-    planes = [(signs[i] * active[i]).T.copy() for i in range(layer.planes.shape[0])]   # (K, O) each
+    planes = [signs.T.copy() for signs in layer.plane_signs()]                     # (K, O) each
     scales = layer.plane_weights.T                                                # (P, O): R[o, i]
     if layer.input.kind == "pixels":
         parts = [adder_graph.Part(range(layer.fan_in), s, r) for s, r in zip(planes, scales)]
@@ -140,8 +138,7 @@ class Unrolled(wiring.Component):
             return -value if term.negative else value
 
         for index, node in enumerate(graph.nodes):
-            shape = range(node.low, node.high + 1) if node.low < node.high else signed(1)
-            signal = Signal(shape, name=f"n{index}", attrs={"keep": 1})
+            signal = Signal(range(node.low, node.high + 1), name=f"n{index}", attrs={"keep": 1})
             if isinstance(node.op, adder_graph.Input):
                 m.d.comb += signal.eq(self._input(node.op.index))
                 made[index] = (signal, 0)

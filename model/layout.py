@@ -135,11 +135,14 @@ class WeightLayer:
     def is_last(self) -> bool:
         return self.thresholds is None
 
-    def integer_weights(self) -> np.ndarray:
-        """W[o, j] = sum_{i < bits[o, j]} R[o, i] (1 - 2 planes[i, o, j]), int64 (O, K)."""
-        signs = 1 - 2 * self.planes.astype(np.int64)
+    def plane_signs(self) -> np.ndarray:
+        """S[i, o, j] = 1 - 2 planes[i, o, j] where bits[o, j] > i, else 0; int64 (P, O, K)."""
         active = np.arange(self.planes.shape[0])[:, None, None] < self.bits[None]
-        return (self.plane_weights.T[:, :, None] * signs * active).sum(axis=0)
+        return (1 - 2 * self.planes.astype(np.int64)) * active
+
+    def integer_weights(self) -> np.ndarray:
+        """W[o, j] = sum_i R[o, i] S[i, o, j] (`plane_signs`), int64 (O, K)."""
+        return (self.plane_weights.T[:, :, None] * self.plane_signs()).sum(axis=0)
 
     def plane_members(self, plane: int, output: int) -> np.ndarray:
         """Fan-in indices j of the weights taking part in plane `plane` of output `output`."""

@@ -2,8 +2,8 @@
 
 Run: `.venv/bin/python benchmarks/arithmetic.py LAYOUT [...] [--yosys]` on layout files written by
 `hbnn export`. For every weight layer it prints, as a Markdown table, the cse graph's adds, adder
-bits (sum over adds of the result's bits) and depth, solved plane by plane (what `mvu_shared` builds)
-and as one matrix (W solved whole, for comparison), with the solve time. With `--yosys` it also
+bits (sum over adds of the result's bits) and depth in the planes form (with its solve time) and
+the adder bits in the matrix form (`mvu_shared.FORMS`; the unit builds the cheaper). With `--yosys` it also
 synthesizes each layer's MVU alone (`synth_ecp5 -nowidelut`, no I/O, no thresholds) with the
 generic popcounts and with cse, and prints LUT4, CCU2C and LUT4 + 2 CCU2C for both.
 """
@@ -16,22 +16,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 
 def graph_rows(layer):
-    from hbnn.hw import adder_graph, mvu_shared
+    """(graph in the planes form, its solve seconds, graph in the matrix form)."""
+    from hbnn.hw import mvu_shared
 
     started = time.perf_counter()
-    planes, _ = mvu_shared.solve(layer)
+    planes, _ = mvu_shared.product_graph(layer, "planes")
     planes_seconds = time.perf_counter() - started
-    weights = layer.integer_weights()
-    if layer.input.kind == "pixels":
-        kernel, ranges = weights.T.copy(), [(0, (1 << layer.input.bits) - 1)] * layer.fan_in
-    else:
-        kernel = np.concatenate([2 * q * weights.T for q in layer.input.plane_weights])
-        ranges = [(0, 1)] * kernel.shape[0]
-    whole = adder_graph.solve(kernel, ranges)
+    whole, _ = mvu_shared.product_graph(layer, "matrix")
     return planes, planes_seconds, whole
 
 
@@ -57,8 +51,8 @@ def main(argv=None) -> int:
     from hbnn.hw import mvu, mvu_shared
     from hbnn.model import layout
 
-    header = ["layout", "layer", "fan-in x outputs", "adds", "adder bits", "depth", "solve s",
-              "adder bits, one matrix"]
+    header = ["layout", "layer", "fan-in x outputs", "adds, planes", "adder bits, planes", "depth", "solve s",
+              "adder bits, matrix form"]
     if args.yosys:
         header += ["generic LUT4 + 2 CCU2C", "cse LUT4", "cse CCU2C", "cse LUT4 + 2 CCU2C", "cse / generic"]
     print("| " + " | ".join(header) + " |")

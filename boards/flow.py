@@ -220,7 +220,8 @@ def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "gen
     info = hw_generate.describe(core, pipeline=pipeline, layout_hash=network.content_hash, popcount=strategy)
     stages = sum(len(layer["stages"]) for layer in info["layers"])
     plan = plan_design(board, lambda platform: bridge.board_top(core, platform), library=library,
-                       kept=[f"*.{stage_module(index)}" for index in range(stages)])
+                       kept=[f"*.{stage_module(index)}" for index in range(stages)],
+                       lut_mapper="abc" if strategy.name == "cse" else "abc9")
     return plan, info
 
 
@@ -233,13 +234,32 @@ def stage_module(index: int) -> str:
     return "core." + Top.STAGE_PATH.format(index=index)
 
 
-def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_options: str = ""):
+#: LUT mapping with yosys's older `abc` instead of synth's `abc9` step, per family: the steps of
+#: synth_ecp5 / synth_ice40's `map_luts` label with abc9 replaced (yosys 0.70's script). abc9 maps
+#: with the carry chains as timed boxes and takes over 20 minutes on a shared-arithmetic (cse)
+#: layer, which is almost nothing but carry chains (digits MLP, Middle-Out 1.4 bits, first layer
+#: with its thresholds: 3,959 CCU2C + 198 LUT4 in 10 s with abc, not finished after 18 minutes
+#: with abc9); abc sees the chains as black boxes and maps the little logic between them.
+ABC_LUT_MAPPING = {
+    "ecp5": ("techmap -map +/lattice/latches_map.v", "abc -lut 4 -dress", "clean"),
+    "ice40": ("techmap -map +/ice40/latches_map.v", "abc -lut 4 -dress", "ice40_wrapcarry -unwrap",
+              "techmap -map +/ice40/ff_map.v", "clean", "opt_lut -tech ice40"),
+}
+LUT_MAPPERS = ("abc9", "abc")
+
+
+def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_options: str = "",
+                lut_mapper: str = "abc9"):
     """amaranth-boards' build plan for `make_top(platform)` on `board`, with hbnn's three changes:
     the popcount library's modules added and kept as hierarchy with the modules matching `kept`,
-    nets split before LUT mapping, and the clock target raised (module docstring)."""
+    nets split before LUT mapping, and the clock target raised (module docstring). `lut_mapper`:
+    synth's own abc9 step, or `abc` (`ABC_LUT_MAPPING`, for shared-arithmetic designs)."""
     import os
 
     from amaranth.hdl import Fragment
+
+    if lut_mapper not in LUT_MAPPERS:
+        raise ValueError(f"unknown LUT mapper {lut_mapper!r}; choose one of: {', '.join(LUT_MAPPERS)}")
 
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     platform = board.make_platform()
@@ -249,6 +269,10 @@ def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_option
         platform.add_file("hbnn_popcounts.il", library.rtlil())
         kept.insert(0, f"{library.prefix}.*")
     synth = f"synth_{board.family} {' '.join(board.synth_options)} -top {NAME}"
+    if lut_mapper == "abc9":
+        lut_mapping = f"{synth} -run map_luts:"
+    else:
+        lut_mapping = "\n".join(ABC_LUT_MAPPING[board.family]) + f"\n{synth} -run map_cells:"
     plan = platform.prepare(
         fragment, name=NAME,
         script_after_read=("setattr -mod -set keep_hierarchy 1 " + " ".join(kept)) if kept else "",
@@ -256,7 +280,7 @@ def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_option
         # `count_id(wire->name) == 0'" (YosysHQ/yosys#4349); splitting nets first avoids it, so
         # the synth script stops before LUT mapping, splits, and resumes.
         synth_opts=" ".join(board.synth_options) + " -run :map_luts",
-        script_after_synth=f"splitnets\n{synth} -run map_luts:\ntee -q -o {NAME}.stat.json stat -json",
+        script_after_synth=f"splitnets\n{lut_mapping}\ntee -q -o {NAME}.stat.json stat -json",
         nextpnr_opts=(f"--timing-allow-fail --router {ROUTER[board.family]} --report {NAME}.report.json "
                       f"{nextpnr_options}"),
     )

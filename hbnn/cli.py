@@ -262,16 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
                          "reconstruction: error vs average bits on Gaussian data (Fromm et al., Fig. 2a); "
                          "recipes: learning rate and epochs per weight class on a validation split; "
                          "bitmix: accuracy vs weight mix and allocation; methods: the six ProxConnect++ "
-                         "methods; gradient: the single against the per-plane straight-through gradient. "
+                         "methods; gradient: the single against the per-plane straight-through gradient; "
+                         "masks: accuracy and shared-arithmetic LUT4 of hardware-aware bit masks. "
                          "Each writes Markdown, CSV and PNG.")
     experiment.add_argument("name", help=", ".join(EXPERIMENTS))
     experiment.add_argument("--seeds", type=_positive, default=None,
                             help="seeds (or Gaussian tensors) per point; default: 5 for bitmix, methods "
-                                 "and gradient, 3 for recipes and reconstruction")
+                                 "and gradient, 3 for recipes, reconstruction and masks")
     experiment.add_argument("--epochs", type=_positive, default=None,
                             help="training epochs; default: each data set's recipe (recipes: its grid)")
     experiment.add_argument("--datasets", default=None,
-                            help="comma-separated data sets (bitmix, methods); default: digits,mnist1d")
+                            help="comma-separated data sets (bitmix, methods, gradient, masks); default: "
+                                 "digits,mnist1d")
     experiment.add_argument("--workers", type=_positive, default=None,
                             help="training processes at once (default: one per core)")
     experiment.add_argument("--out", default=f"{commands.BUILD}/experiments", help="output folder")

@@ -12,8 +12,15 @@ The constant matrix K and the integer input vector x:
 - residual inputs: x_{k, j} = bit k of level j (1 = +1, plane-major: row k * fan_in + j), and since
   V = sum_k Q_k (2 bit_k - 1), Y_o = sum_{i, k} 2 Q_k R[o, i] (x_k S_i^T)_o - (sum_k Q_k) sum_j W[o, j].
 
-Each plane matrix S_i is one `adder_graph.Part` (solved on its own: see `adder_graph.solve_sum`
-for why), its outputs scaled by shifted copies of R (free wires for power-of-two ratios).
+Two ways to hand that product to da4ml (`FORMS`), and the unit builds the one with fewer adder
+bits (`solve`):
+
+- ``planes``: each plane matrix S_i is one `adder_graph.Part`, solved on its own, its outputs
+  scaled by shifted copies of R (free wires for power-of-two ratios). Cheaper where partial planes
+  are scattered (digits MLP layer 0, Middle-Out 1.4 bits: 7,033 adder bits against 8,528);
+- ``matrix``: the integer matrix W (for residual inputs, one block 2 Q_k W per input plane) as one
+  part, which da4ml splits into signed digits itself. Cheaper for uniform mixes and for masks shared
+  by whole columns (2 bits: 6,224 against 6,318; benchmarks/arithmetic.py).
 
 The graph's output o is ±2^s times one of its nodes. The unit emits that node, X_o, and publishes
 `maps[o]`, the `threshold.OutputMap` with Y_o = ±2^s X_o + C_o (C_o the residual constant above),
@@ -39,24 +46,44 @@ from .adders import spread
 from .threshold import OutputMap
 
 
-def layer_product(layer: WeightLayer):
-    """(parts, input ranges, constants C): Y = sum of the parts' products + C (module docstring)."""
-    planes = [signs.T.copy() for signs in layer.plane_signs()]                     # (K, O) each
-    scales = layer.plane_weights.T                                                # (P, O): R[o, i]
+FORMS = ("planes", "matrix")
+
+
+def layer_product(layer: WeightLayer, form: str = "planes"):
+    """(parts, input ranges, constants C): Y = sum of the parts' products + C, in `form` (module
+    docstring)."""
+    if form not in FORMS:
+        raise ValueError(f"unknown product form {form!r}; choose one of: {', '.join(FORMS)}")
+    if form == "planes":
+        kernels = [signs.T.copy() for signs in layer.plane_signs()]                 # (K, O) each
+        scales = list(layer.plane_weights.T)                                        # R[o, i] per plane
+    else:
+        kernels = [layer.integer_weights().T.copy()]
+        scales = [np.ones(layer.out_channels, np.int64)]
     if layer.input.kind == "pixels":
-        parts = [adder_graph.Part(range(layer.fan_in), s, r) for s, r in zip(planes, scales)]
+        parts = [adder_graph.Part(range(layer.fan_in), k, r) for k, r in zip(kernels, scales)]
         return parts, [(0, (1 << layer.input.bits) - 1)] * layer.fan_in, np.zeros(layer.out_channels, np.int64)
     q = layer.input.plane_weights
-    parts = [adder_graph.Part(range(k * layer.fan_in, (k + 1) * layer.fan_in), s, 2 * qk * r)
-             for k, qk in enumerate(q) for s, r in zip(planes, scales)]
+    parts = [adder_graph.Part(range(j * layer.fan_in, (j + 1) * layer.fan_in), k, 2 * qj * r)
+             for j, qj in enumerate(q) for k, r in zip(kernels, scales)]
     constants = -int(sum(q)) * layer.integer_weights().sum(axis=1)
     return parts, [(0, 1)] * (len(q) * layer.fan_in), constants
 
 
-def solve(layer: WeightLayer, **tiles) -> tuple[adder_graph.Graph, list[OutputMap]]:
-    """The layer's adder graph, its outputs cut back to nodes, and the map of each output."""
-    parts, ranges, constants = layer_product(layer)
-    graph = adder_graph.solve_sum(parts, ranges, **tiles)
+def product_graph(layer: WeightLayer, form: str, **tiles) -> tuple[adder_graph.Graph, np.ndarray]:
+    """The adder graph of the layer's product in `form`, and the constants C."""
+    parts, ranges, constants = layer_product(layer, form)
+    return adder_graph.solve_sum(parts, ranges, **tiles), constants
+
+
+def solve(layer: WeightLayer, form: str | None = None, **tiles) -> tuple[adder_graph.Graph, list[OutputMap]]:
+    """The layer's adder graph in `form` (None: the form with fewer adder bits), its outputs cut back
+    to nodes, and the map of each output."""
+    if form is None:
+        graph, constants = min((product_graph(layer, f, **tiles) for f in FORMS),
+                               key=lambda solved: solved[0].adder_bits())
+    else:
+        graph, constants = product_graph(layer, form, **tiles)
     maps, outputs = [], []
     for term, constant in zip(graph.outputs, constants.tolist()):
         if term is None:                                     # an all-zero column: Y_o = C_o
@@ -73,7 +100,8 @@ def solve(layer: WeightLayer, **tiles) -> tuple[adder_graph.Graph, list[OutputMa
 
 
 class Unrolled(wiring.Component):
-    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, exact: bool = False, progress=None, **tiles):
+    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, exact: bool = False, progress=None,
+                 form: str | None = None, **tiles):
         if not isinstance(layer, WeightLayer):
             raise TypeError(f"MVU layer must be a model.layout.WeightLayer, not {type(layer).__name__}")
         if not isinstance(pipeline, int) or pipeline < 0:
@@ -82,7 +110,7 @@ class Unrolled(wiring.Component):
         self.exact = exact
         self.progress = progress
         self.in_bits = layer.input.bits
-        self.graph, node_maps = solve(layer, **tiles)
+        self.graph, node_maps = solve(layer, form, **tiles)
         self.maps = [OutputMap() for _ in node_maps] if exact else node_maps
         self._node_maps = node_maps
         self.registered_levels = spread(pipeline, self.graph.depth)
@@ -130,12 +158,22 @@ class Unrolled(wiring.Component):
                 signal, ready = carried[key], ready + 1
             return signal
 
-        def operand(term, exponent, stage):
+        def magnitude(term, exponent, stage):
+            """The term's node shifted to `exponent`, without the term's sign."""
             node = graph.nodes[term.node]
             value = at(term.node, stage)
             shift = node.exponent + term.shift - exponent
-            value = value.shift_left(shift) if shift else value
-            return -value if term.negative else value
+            return value.shift_left(shift) if shift else value
+
+        def add(a, b, exponent, stage):
+            # a - b, not a + (-b): yosys builds a negated unsigned value as a chain of its own
+            # (twice the CCU2Cs of the add), but folds a subtraction into one chain.
+            x, y = magnitude(a, exponent, stage), magnitude(b, exponent, stage)
+            if a.negative and b.negative:
+                return -(x + y)
+            if a.negative or b.negative:
+                return y - x if a.negative else x - y
+            return x + y
 
         for index, node in enumerate(graph.nodes):
             signal = Signal(range(node.low, node.high + 1), name=f"n{index}", attrs={"keep": 1})
@@ -144,7 +182,7 @@ class Unrolled(wiring.Component):
                 made[index] = (signal, 0)
                 continue
             stage = stage_of(node.level)
-            value = operand(node.op.a, node.exponent, stage) + operand(node.op.b, node.exponent, stage)
+            value = add(node.op.a, node.op.b, node.exponent, stage)
             if node.level in registered:
                 with m.If(self.en):
                     m.d.sync += signal.eq(value)
@@ -159,7 +197,7 @@ class Unrolled(wiring.Component):
             value = 0 if term is None else at(term.node, last)
             if self.exact:
                 shifted = value.shift_left(output_map.shift) if output_map.shift and term is not None else value
-                value = (-shifted if output_map.negative else shifted) + output_map.offset
+                value = output_map.offset - shifted if output_map.negative else shifted + output_map.offset
             m.d.comb += self.o[o].eq(value)
             if self.progress is not None:
                 self.progress(1)

@@ -18,6 +18,19 @@ bitwidth is `mix.counts(w.numel())`, exactly; the rule only decides *which* entr
 - ``random``: a uniformly random assignment, fixed by `seed` (the same seed gives the same mask on
   every call, so a layer's random mask does not change from step to step).
 
+Shared rules give every weight of a fan-in position (a column of the O x K matrix w.view(O, -1))
+the same bit count, within a group of outputs, so that a partial plane is a dense block of
+columns that shared arithmetic (`hw.mvu_shared`) computes like a narrow 1-bit layer, instead of
+scattered entries that cost nearly what a full plane costs (docs/hardware.md):
+
+- ``middle-out-column``: one bit count per column for all outputs; a column's statistic is the mean
+  over its entries of the Middle-Out statistic k, and columns take bit counts in the paper's order;
+- ``middle-out-group8``: the same within each group of 8 consecutive outputs (the last group may be
+  smaller), each group choosing its own columns.
+
+They hand out `mix.counts(K)` columns per group, so the entry counts are O * mix.counts(K), equal
+to `mix.counts(w.numel())` up to rounding. A 1-D tensor is one output.
+
 Masks carry no gradient; training recomputes them from the float weights on every forward pass and
 export freezes them.
 """
@@ -25,7 +38,7 @@ export freezes them.
 import torch
 
 from .bitmix import BitMix
-from .config import check_allocation
+from .config import SHARED_ALLOCATIONS, check_allocation
 from .layout import MAX_WEIGHT_BITS
 from .sign import sign
 
@@ -35,6 +48,9 @@ def allocate(w: torch.Tensor, mix: BitMix, rule: str = "middle-out", seed: int =
     """Bit count per entry of `w` (int8, values 1..3), with exactly `mix.counts(w.numel())`."""
     check_allocation(rule)
     flat = w.detach().flatten().float()
+    if rule in SHARED_ALLOCATIONS:
+        return _shared_middle_out(flat.view(w.shape[0] if w.dim() > 1 else 1, -1), mix,
+                                  SHARED_ALLOCATIONS[rule]).view(w.shape)
     counts = mix.counts(flat.numel())
     if rule == "middle-out-residual":
         return _middle_out_residual(flat, counts).view(w.shape)
@@ -51,6 +67,20 @@ def _order(flat: torch.Tensor, rule: str, seed: int) -> torch.Tensor:
         magnitude = flat.abs()
         return torch.argsort((magnitude - magnitude.mean()).abs(), stable=True)
     return torch.argsort(flat.abs(), descending=(rule == "top-down"), stable=True)
+
+
+def _shared_middle_out(w: torch.Tensor, mix: BitMix, group: int | None) -> torch.Tensor:
+    """Bit counts of an O x K matrix, one per column within each group of `group` rows (None: all)."""
+    magnitude = w.abs()
+    nearness = (magnitude - magnitude.mean()).abs()          # the paper's k, tensor-wide mean
+    bits = torch.empty(w.shape, dtype=torch.int8)
+    in_order = _bits_in_order(mix.counts(w.shape[1]))
+    step = w.shape[0] if group is None else group
+    for first in range(0, w.shape[0], step):
+        rows = slice(first, first + step)
+        order = torch.argsort(nearness[rows].mean(dim=0), stable=True)
+        bits[rows, order] = in_order
+    return bits
 
 
 def _bits_in_order(counts: tuple[int, ...]) -> torch.Tensor:

@@ -24,8 +24,12 @@ from .layout import MAX_ACTIVATION_BITS, MAX_PIXEL_BITS, WEIGHT_KINDS
 
 #: ProxConnect++ forward/backward quantizer pairs (`hbnn.model.proxconnect` gives each formula)
 METHODS = ("bc", "pc", "bnn", "bnn+", "bnn++", "pq")
-#: which weights get more bits (`hbnn.model.allocation`)
-ALLOCATIONS = ("middle-out", "middle-out-residual", "top-down", "bottom-up", "random")
+#: which weights get more bits (`hbnn.model.allocation`): entry by entry (the papers' rules) ...
+ENTRY_ALLOCATIONS = ("middle-out", "middle-out-residual", "top-down", "bottom-up", "random")
+#: ... or one bit count per fan-in position, shared by all outputs (None) or by groups of this many
+#: outputs: masks that shared arithmetic can exploit (docs/hardware.md, "Hardware-aware masks")
+SHARED_ALLOCATIONS = {"middle-out-column": None, "middle-out-group8": 8}
+ALLOCATIONS = ENTRY_ALLOCATIONS + tuple(SHARED_ALLOCATIONS)
 #: one scale per bit plane per "tensor", or per output "channel" (`hbnn.model.residual`)
 SCALES = ("tensor", "channel")
 #: how the gradient crosses the residual planes (`hbnn.model.residual.residual_quantize`): the

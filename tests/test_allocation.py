@@ -60,6 +60,33 @@ def test_the_two_middle_out_rules_differ_in_the_second_step_only():
     assert 0.15 < moved < 0.30  # about 23 % of the entries at 1.8 bits
 
 
+def test_column_rule_shares_each_columns_bits_in_middle_out_order():
+    # mean |w| = 10 / 10 = 1, so k = | |w| - 1 |; column means of k: 0.05, 1.0, 0.5, 0.25, 0.55
+    # (ascending: columns 0 3 2 4 1), cut 3/1/1 by the 60/20/20 mix.
+    w = torch.tensor([[1.1, 0.0, -1.5, 0.75, 1.5],
+                      [-1.0, 2.0, 0.5, -1.25, -0.4]])
+    bits = allocate(w, parse_mix("60/20/20"), "middle-out-column")
+    assert bits.tolist() == [[1, 3, 1, 1, 2]] * 2
+
+
+def test_group_rule_chooses_columns_per_group_of_eight_outputs():
+    w = gaussian(20 * 50).view(20, 50)
+    bits = allocate(w, parse_mix("1.4"), "middle-out-group8")
+    groups = [bits[0:8], bits[8:16], bits[16:20]]
+    for group in groups:
+        assert (group == group[0]).all()                          # shared inside a group
+        assert tuple(int((group[0] == b).sum()) for b in (1, 2, 3)) == parse_mix("1.4").counts(50)
+    assert not torch.equal(groups[0][0], groups[1][0])           # chosen per group
+    k = (w.abs() - w.abs().mean()).abs()[8:16].mean(dim=0)
+    assert k[groups[1][0] == 1].max() <= k[groups[1][0] == 2].min()
+
+
+def test_shared_rules_share_bits_along_the_fan_in_of_a_convolution():
+    w = gaussian(16 * 3 * 5, seed=2).view(16, 3, 5)
+    bits = allocate(w, parse_mix("1.4"), "middle-out-column")
+    assert bits.shape == w.shape and (bits == bits[0]).all()
+
+
 def test_top_down_and_bottom_up_order_by_magnitude():
     w = gaussian()
     top = allocate(w, parse_mix("1.4"), "top-down")
@@ -87,5 +114,6 @@ def test_counts_follow_the_mix_for_any_size(n, name, rule):
 
 def test_unknown_allocation_is_named():
     with pytest.raises(ConfigError, match="unknown allocation 'sideways'; choose one of: middle-out, "
-                                          "middle-out-residual, top-down, bottom-up, random"):
+                                          "middle-out-residual, top-down, bottom-up, random, middle-out-column, "
+                                          "middle-out-group8"):
         allocate(gaussian(10), parse_mix("1"), "sideways")

@@ -231,3 +231,29 @@ def test_synth_with_mapped_popcounts_uses_the_family_carry_cells(tmp_path, board
                   if cell["type"] == "CCU2C" and cell["connections"].get("CIN") == ["x"]]
         assert starts                                        # chain starts freed for nextpnr
     assert report["placement"]["fmax_mhz"] > 5
+
+
+@pytest.mark.parametrize("popcount, mapper", [("generic", "abc9"), ("cse", "abc")])
+def test_shared_arithmetic_maps_luts_with_abc_and_the_rest_with_abc9(popcount, mapper):
+    plan, _ = flow._plan(dense_layer(8, 2, "1.4"), boards.get("ulx3s-25f"), pipeline=0, popcount=popcount)
+    script = plan.files["top.ys"]
+    assert ("abc -lut 4 -dress" in script) == (mapper == "abc")
+    assert ("-run map_luts:" in script) == (mapper == "abc9")
+    with pytest.raises(ValueError, match="unknown LUT mapper 'abc10'"):
+        flow.plan_design(boards.get("ulx3s-25f"), lambda platform: None, lut_mapper="abc10")
+
+
+@pytest.mark.parametrize("board_name", ["ulx3s-25f", "icebreaker"])
+def test_synth_with_shared_arithmetic_builds_carry_chains_on_both_families(tmp_path, board_name):
+    """`--popcount cse` through the abc LUT mapping: the adds become carry chains, no popcount
+    modules are built, and the design places and routes."""
+    network = dense_layer(32, 4, "1.4")
+    path = layout.save(network, tmp_path / "small.npz")
+    assert main(["synth", str(path), "--board", board_name, "--popcount", "cse", "--quiet",
+                 "--build", str(tmp_path)]) == 0
+    build = tmp_path / "synth" / f"small-{board_name}-cse"
+    stat = json.loads((build / "top.stat.json").read_text())
+    carry = {"ulx3s-25f": "CCU2C", "icebreaker": "SB_CARRY"}[board_name]
+    assert stat["design"]["num_cells_by_type"].get(carry, 0) > 20
+    assert not any("popcount" in name for name in stat["modules"])
+    assert json.loads((build / "report.json").read_text())["placement"]["fmax_mhz"] > 5

@@ -46,7 +46,8 @@ BAD_INPUTS = [
     (["train", "--dataset", "digits", "--net", "cnn1d"],
      "unknown net for data set 'digits': 'cnn1d'; choose one of: mlp, cnn"),
     (["train", "--allocation", "sideways"],
-     "unknown allocation 'sideways'; choose one of: middle-out, middle-out-residual, top-down, bottom-up, random"),
+     "unknown allocation 'sideways'; choose one of: middle-out, middle-out-residual, top-down, bottom-up, random, "
+     "middle-out-column, middle-out-group8"),
     (["train", "--scale", "row"], "unknown scale granularity 'row'; choose one of: tensor, channel"),
     (["train", "--act-bits", "4"], "activation bits must be 1..3 (or 0 for float), not 4"),
     (["train", "--pixel-bits", "9"], "pixel bits must be 1..8, not 9"),
@@ -102,7 +103,8 @@ BAD_INPUTS = [
     (["compare", "--images", "0"], "argument --images: must be a positive integer, not 0"),
     (["compare", "--build", "{text}"], "build folder '{text}' is a file, not a folder"),
     (["demo", "--sim", "questa", "--build", "{build}"], "unknown simulator 'questa'; choose one of: icarus, verilator"),
-    (["experiment", "nothing"], "unknown experiment 'nothing'; choose one of: reconstruction, recipes, bitmix, methods, gradient"),
+    (["experiment", "nothing"], "unknown experiment 'nothing'; choose one of: reconstruction, recipes, bitmix, methods, gradient, "
+     "masks"),
     (["experiment", "reconstruction", "--epochs", "3"],
      "--epochs does not apply to the reconstruction experiment, which trains no nets"),
     (["experiment", "bitmix", "--datasets", "digits,cifar"], "unknown data set 'cifar'; choose one of: digits, mnist1d"),

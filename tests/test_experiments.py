@@ -63,6 +63,22 @@ def test_gradient_and_recipes_run_end_to_end(tmp_path):
     assert 'Recipe(1, ' in out["markdown"].read_text()
 
 
+def test_masks_measures_the_shared_arithmetic_of_every_trained_net(tmp_path):
+    out = experiments.run("masks", tmp_path, datasets=("digits",), seeds=1, epochs=2, progress=False,
+                          workers=1)
+    results = out["results"]
+    lut4 = {key[1:]: outcomes[0].measures["lut4"] for key, outcomes in results.items()}
+    # a column-shared mask makes each partial plane a dense block of columns: cheaper than the
+    # scattered Middle-Out mask, whose partial planes cost about what whole planes cost
+    assert lut4["1", "middle-out"] < lut4["1.4", "middle-out-column"] < lut4["1.4", "middle-out"]
+    layers = results["digits", "1.4", "middle-out"][0].measures["layers"]
+    assert len(layers) == 2 and sum(layer["lut4"] for layer in layers) == lut4["1.4", "middle-out"]
+    rows = list(csv.DictReader(out["csv"].open()))
+    assert [row["allocation"] for row in rows] == ["-", "-", "middle-out", "middle-out-column",
+                                                   "middle-out-group8", "random"]
+    assert next(row for row in rows if row["weights"] == "2")["LUT4 / LUT4(2 bits)"] == "1.00"
+
+
 def test_a_sweep_gives_the_same_results_in_worker_processes():
     runs = [Run(("a",), net_config("digits", weights="1.4")), Run(("b",), net_config("digits", weights="1"))]
     here = sweep(runs, seeds=2, epochs=1, progress=False, workers=1)

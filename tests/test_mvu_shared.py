@@ -3,6 +3,7 @@
 adder graph against plain integer products, in the Amaranth simulator."""
 
 import dataclasses
+import itertools
 import random
 
 import numpy as np
@@ -88,9 +89,10 @@ def _run(dut, layer, inputs, enables):
     return observed
 
 
+@pytest.mark.parametrize("form", mvu_shared.FORMS)
 @pytest.mark.parametrize("structure", ["mlp", "conv1d"])
 @pytest.mark.parametrize("pipeline", [0, 1, 3])
-def test_shared_mvu_equals_the_golden_model(structure, pipeline):
+def test_shared_mvu_equals_the_golden_model(structure, pipeline, form):
     """Every layer of random layouts (pixel and residual inputs, 1-3 bit weights, empty planes):
     the unit's outputs, mapped by `maps`, are the golden accumulators; with `exact` they are
     the accumulators themselves; under a random clock enable nothing is lost or repeated."""
@@ -109,7 +111,7 @@ def test_shared_mvu_equals_the_golden_model(structure, pipeline):
             expected = trace.accumulators.numpy().reshape(len(pixels), -1)
             rng = random.Random(index)
             for exact in (False, True):
-                dut = mvu_shared.Unrolled(layer, pipeline=pipeline, exact=exact)
+                dut = mvu_shared.Unrolled(layer, pipeline=pipeline, exact=exact, form=form)
                 if exact:
                     assert all(m == threshold.IDENTITY for m in dut.maps)
                 enables = [1] * 3 + [rng.random() < 0.6 for _ in range(30)]
@@ -119,6 +121,18 @@ def test_shared_mvu_equals_the_golden_model(structure, pipeline):
                     assert got == expected[n].tolist()
                 checked += 1
     assert checked >= 6
+
+
+def test_the_unit_builds_the_form_with_fewer_adder_bits():
+    chosen = 0
+    for network in _networks("mlp", 4):
+        for layer in network.weight_layers():
+            bits = {form: mvu_shared.solve(layer, form)[0].adder_bits() for form in mvu_shared.FORMS}
+            assert mvu_shared.Unrolled(layer).graph.adder_bits() == min(bits.values())
+            chosen += bits["planes"] != bits["matrix"]
+    assert chosen >= 2                     # the forms differ on these layers, so the choice is tested
+    with pytest.raises(ValueError, match="unknown product form 'rows'"):
+        mvu_shared.layer_product(layer, "rows")
 
 
 class _Levels(wiring.Component):
@@ -158,12 +172,13 @@ def test_yosys_proves_the_shared_mvu_equal_to_the_generic_one(tmp_path, seed):
     from test_popcount_library import prove
 
     network = random_network(seed, "mlp")
-    for layer in network.layers:
+    for layer, form in itertools.product(network.layers, mvu_shared.FORMS):
         layer = _small(layer, 4, 3)
         if layer.is_last:
-            pair = mvu.Unrolled(layer), mvu_shared.Unrolled(layer, exact=True)
+            pair = mvu.Unrolled(layer), mvu_shared.Unrolled(layer, exact=True, form=form)
         else:
-            pair = _Levels(mvu.Unrolled(layer), layer), _Levels(mvu_shared.Unrolled(layer), layer)
+            pair = (_Levels(mvu.Unrolled(layer), layer),
+                    _Levels(mvu_shared.Unrolled(layer, form=form), layer))
         for name, unit in zip(("inline", "shared"), pair):
             (tmp_path / f"{name}.v").write_text(verilog.convert(unit, name=name, emit_src=False))
         result = prove(tmp_path)

@@ -10,7 +10,8 @@ from pathlib import Path
 from ..errors import unknown_choice
 
 #: experiment -> whether it trains nets (and so takes epochs and data sets)
-EXPERIMENTS = {"reconstruction": False, "recipes": True, "bitmix": True, "methods": True, "gradient": True}
+EXPERIMENTS = {"reconstruction": False, "recipes": True, "bitmix": True, "methods": True, "gradient": True,
+               "masks": True}
 
 
 def check_name(name: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from hbnn.files import write_atomic
 
 from ..bitmix import parse_mix
-from ..config import ALLOCATIONS, DEFAULT_NET, net_config
+from ..config import DEFAULT_NET, ENTRY_ALLOCATIONS, net_config
 from .report import csv_text, markdown_table, mean_std, percent, plt, save_figure, separated, summary
 from .sweep import Run, sweep
 
@@ -32,37 +32,37 @@ def run(out_dir: Path, datasets=("digits", "mnist1d"), mixes=MIXES, seeds: int =
     for dataset in datasets:
         runs.append(Run((dataset, "float", "-"), net_config(dataset, weights="float", act_bits=0)))
         for mix in mixes:
-            rules = ALLOCATIONS[:1] if _homogeneous(mix) else ALLOCATIONS
+            rules = ENTRY_ALLOCATIONS[:1] if _homogeneous(mix) else ENTRY_ALLOCATIONS
             for rule in rules:
                 config = net_config(dataset, weights=mix, allocation=rule, method=method)
                 runs.append(Run((dataset, mix, rule), config))
     results = sweep(runs, seeds, epochs, progress, description="bitmix", workers=workers)
 
     def values(dataset, mix, rule, field="test"):
-        key = (dataset, mix, rule if not _homogeneous(mix) else "-" if mix == "float" else ALLOCATIONS[0])
+        key = (dataset, mix, rule if not _homogeneous(mix) else "-" if mix == "float" else ENTRY_ALLOCATIONS[0])
         return [getattr(outcome, field) for outcome in results[key]]
 
     def cell(dataset, mix, rule):
         text = summary(values(dataset, mix, rule))
-        if rule == ALLOCATIONS[0] or _homogeneous(mix):
+        if rule == ENTRY_ALLOCATIONS[0] or _homogeneous(mix):
             return text
-        mark = separated(values(dataset, mix, rule), values(dataset, mix, ALLOCATIONS[0]))
+        mark = separated(values(dataset, mix, rule), values(dataset, mix, ENTRY_ALLOCATIONS[0]))
         return text + {1: " ▲", -1: " ▼", 0: ""}[mark]
 
-    header = (["data set", "net", "weights", "average bits"] + list(ALLOCATIONS)
+    header = (["data set", "net", "weights", "average bits"] + list(ENTRY_ALLOCATIONS)
               + ["train, middle-out (%)"])
     rows = []
     for dataset in datasets:
         net = DEFAULT_NET[dataset]
         floats = values(dataset, "float", "-")
-        rows.append([dataset, net, "float", "32", summary(floats)] + [""] * (len(ALLOCATIONS) - 1)
+        rows.append([dataset, net, "float", "32", summary(floats)] + [""] * (len(ENTRY_ALLOCATIONS) - 1)
                     + [percent(*mean_std(values(dataset, "float", "-", "train")))])
         for mix in mixes:
-            cells = [cell(dataset, mix, rule) for rule in ALLOCATIONS]
+            cells = [cell(dataset, mix, rule) for rule in ENTRY_ALLOCATIONS]
             if _homogeneous(mix):
-                cells = cells[:1] + [""] * (len(ALLOCATIONS) - 1)
+                cells = cells[:1] + [""] * (len(ENTRY_ALLOCATIONS) - 1)
             rows.append([dataset, net, mix, f"{parse_mix(mix).average_bits:.1f}"] + cells
-                        + [percent(*mean_std(values(dataset, mix, ALLOCATIONS[0], "train")))])
+                        + [percent(*mean_std(values(dataset, mix, ENTRY_ALLOCATIONS[0], "train")))])
     md = ("# Test accuracy (%) against weight mix\n\n"
           f"Mean ± std over {seeds} seeds, 95 % interval of the mean in brackets; 1-bit hidden "
           f"activations, method {method}; for 1, 2 and 3 bits every allocation is the same net. "
@@ -75,7 +75,7 @@ def run(out_dir: Path, datasets=("digits", "mnist1d"), mixes=MIXES, seeds: int =
     figure, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4), squeeze=False)
     for axis, dataset in zip(axes[0], datasets):
         averages = [parse_mix(mix).average_bits for mix in mixes]
-        for rule in ALLOCATIONS:
+        for rule in ENTRY_ALLOCATIONS:
             stats = [mean_std(values(dataset, mix, rule)) for mix in mixes]
             axis.errorbar(averages, [100 * m for m, _ in stats], yerr=[100 * s for _, s in stats],
                           marker="o", capsize=3, label=rule)

@@ -20,7 +20,7 @@ from hbnn.files import write_atomic
 
 from ..allocation import allocate
 from ..bitmix import BitMix
-from ..config import ALLOCATIONS
+from ..config import ENTRY_ALLOCATIONS
 from ..residual import normalized_error, residual_binarize
 from .report import csv_text, markdown_table, mean_std, plt, save_figure
 
@@ -45,7 +45,7 @@ def errors(size: int = 1 << 16, seeds: int = 3) -> dict[tuple[tuple[int, ...], s
     table = {}
     for percent in FIG_2A:
         mix = BitMix(percent)
-        for rule in ALLOCATIONS:
+        for rule in ENTRY_ALLOCATIONS:
             values = []
             for seed, t in enumerate(tensors):
                 code = residual_binarize(t, allocate(t, mix, rule, seed=seed))
@@ -56,12 +56,12 @@ def errors(size: int = 1 << 16, seeds: int = 3) -> dict[tuple[tuple[int, ...], s
 
 def run(out_dir: Path, size: int = 1 << 16, seeds: int = 3, progress: bool = True) -> dict:
     table = errors(size, seeds)
-    header = ["average bits", "mix (1/2/3-bit %)", "paper (Fig. 2a, middle-out)"] + list(ALLOCATIONS)
+    header = ["average bits", "mix (1/2/3-bit %)", "paper (Fig. 2a, middle-out)"] + list(ENTRY_ALLOCATIONS)
     rows = []
     for percent, paper in FIG_2A.items():
         rows.append([f"{BitMix(percent).average_bits:.1f}", "/".join(map(str, percent)),
                      "—" if paper is None else f"{paper:.3f}"]
-                    + [f"{table[percent, rule]:.3f}" for rule in ALLOCATIONS])
+                    + [f"{table[percent, rule]:.3f}" for rule in ENTRY_ALLOCATIONS])
     title = (f"Normalized reconstruction error ||T - T_hat|| / ||T|| of N(0, 1) data "
              f"({size} entries, mean of {seeds} tensors) at the mixes of Fromm et al., Fig. 2a")
     md = f"# Reconstruction error\n\n{title}. Command: `hbnn experiment reconstruction`.\n\n"
@@ -74,7 +74,7 @@ def run(out_dir: Path, size: int = 1 << 16, seeds: int = 3, progress: bool = Tru
     # since joining 1.9 to 2 would suggest a trend that is not there.
     mixed = [p for p in FIG_2A if p.count(0) < 2]
     averages = [BitMix(p).average_bits for p in mixed]
-    for rule in ALLOCATIONS:
+    for rule in ENTRY_ALLOCATIONS:
         axis.plot(averages, [table[p, rule] for p in mixed], marker="o", label=rule)
     read = [(BitMix(p).average_bits, v) for p, v in FIG_2A.items() if v is not None and p in mixed]
     axis.plot(*zip(*read), "kx", markersize=8, label="paper, Fig. 2a (middle-out)")

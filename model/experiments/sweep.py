@@ -1,12 +1,14 @@
 """Train a list of configurations over several seeds, in parallel worker processes, with progress.
 
 Each (run, seed) is one job: a fresh net trained with the run's recipe (`config.train_config_for`,
-or the run's own epochs and learning rate), on the data set or on its validation split. Jobs go to
+or the run's own epochs and learning rate), on the data set or on its validation split; a run's
+`measure` also measures each trained net in its worker (e.g. the cost of its arithmetic). Jobs go to
 `workers` processes (default: one per core; each trains on one thread, `model.reproducible`, so
 the results are the same whatever the number of workers). `workers=1` trains in this process.
 """
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -24,6 +26,7 @@ class Run:
     validation: bool = False    # train on the training set minus `data.validation_split`, score on it
     epochs: int | None = None   # None: the recipe's (or the sweep's `epochs`)
     lr: float | None = None     # None: the recipe's
+    measure: Callable | None = None   # a module-level function of the trained net -> dict of numbers
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Outcome:
     test: float                 # exact sign, statistics re-estimated: what export and hardware compute
     train: float
     training_forward: float     # test accuracy under the quantizers' training forward
+    measures: dict | None = None   # what the run's `measure` returned for the trained net
 
 
 def train_config(run: Run, seed: int, epochs: int | None = None) -> TrainConfig:
@@ -47,7 +51,8 @@ def _job(run: Run, seed: int, epochs: int | None) -> Outcome:
     if run.validation:
         dataset = data.validation_split(dataset)
     result = train(run.config, dataset, train_config(run, seed, epochs), progress=False)
-    return Outcome(result.test_accuracy, result.train_accuracy, result.training_forward_accuracy)
+    measures = None if run.measure is None else run.measure(result.net)
+    return Outcome(result.test_accuracy, result.train_accuracy, result.training_forward_accuracy, measures)
 
 
 def sweep(runs: list[Run], seeds: int, epochs: int | None = None, progress: bool = True,

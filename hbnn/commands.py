@@ -89,7 +89,8 @@ def describe_estimate(cost) -> str:
         largest = max(boards.BOARDS.values(), key=lambda board: board.capacity.logic)
         fit = f"more than any board hbnn knows (the largest, {largest.name}, has {largest.capacity.logic:,})"
     minutes = cost.seconds / 60
-    duration = f"about {cost.seconds:.0f} s" if minutes < 1 else f"about {minutes:.0f} min"
+    duration = f"{cost.seconds:.0f} s" if minutes < 1 else f"{minutes:.0f} min"
+    duration = ("up to " if cost.upper_bound else "about ") + duration
     stop = " (Ctrl-C stops it and leaves no file)" if cost.seconds > 30 else ""
     return (f"{cost.lanes:,} lanes (weight bits x input planes): generation takes {duration}{stop}; the "
             f"design needs roughly {low:,}-{high:,} LUT4 after synthesis: {fit}")
@@ -177,7 +178,7 @@ def generate(args) -> int:
 
     from hbnn.hw.generate import estimate, generate
 
-    _say(describe_estimate(estimate(network)))
+    _say(describe_estimate(estimate(network, strategy)))
     result = generate(network, output, pipeline=args.pipeline, popcount=strategy, progress=True)
     info = result.info
     print(f"wrote {result.verilog} and {result.description} in {result.seconds:.1f} s: "

@@ -77,7 +77,13 @@ class Graph:
         return Term(len(self.nodes) - 1)
 
     def add(self, a: Term, b: Term) -> Term:
-        """The node a + b (each operand already shifted and signed by its Term)."""
+        """The term a + b (each operand already shifted and signed by its Term). -a - b is stored
+        as the node a + b and returned negated: a negation costs a carry chain of its own in
+        hardware, while the consumers of the node absorb the sign for free (a subtraction, or the
+        threshold's output map)."""
+        if a.negative and b.negative:
+            positive = self.add(Term(a.node, a.shift), Term(b.node, b.shift))
+            return Term(positive.node, positive.shift, negative=True)
         x, y = self.nodes[a.node], self.nodes[b.node]
         exponent = min(x.exponent + a.shift, y.exponent + b.shift)
         low, high = 0, 0
@@ -148,14 +154,15 @@ class Part:
 
 
 def solve_sum(parts: list[Part], input_ranges: list[tuple[int, int]], *, tile_inputs: int = TILE_INPUTS,
-              tile_outputs: int = TILE_OUTPUTS) -> Graph:
+              tile_outputs: int = TILE_OUTPUTS, progress=None) -> Graph:
     """The graph of y_o = sum_p scales_p[o] (x[rows_p] K_p)_o: each part's matrix solved on its own
     (sharing inside a part), each part's output o scaled by shifted copies of its signed digits
     (`adders.signed_digits`), and the parts of an output added by a balanced tree.
 
     Why parts: a residual weight matrix is sum_i R_i S_i with +-1 (or 0) plane matrices S_i, and
     solving each S_i on its own is sometimes cheaper than solving W whole (`mvu_shared.FORMS` builds
-    both and measures)."""
+    both and measures). `progress`, if given, is called with the share of the outputs each solved
+    tile column adds (the outputs / len(parts) per part: a whole solve adds up to the outputs)."""
     for name, value in (("tile_inputs", tile_inputs), ("tile_outputs", tile_outputs)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, not {value!r}")
@@ -176,7 +183,8 @@ def solve_sum(parts: list[Part], input_ranges: list[tuple[int, int]], *, tile_in
     terms = [[] for _ in range(outputs or 0)]
     for part in parts:
         products = _solve_matrix(graph, np.asarray(part.kernel), [inputs[r] for r in part.rows],
-                                 tile_inputs, tile_outputs)
+                                 tile_inputs, tile_outputs,
+                                 None if progress is None else lambda n: progress(n / len(parts)))
         for o, (term, scale) in enumerate(zip(products, np.asarray(part.scales).tolist())):
             if term is not None:
                 terms[o].extend(_scaled(term, shift, sign < 0) for sign, shift in signed_digits(int(scale)))
@@ -185,8 +193,9 @@ def solve_sum(parts: list[Part], input_ranges: list[tuple[int, int]], *, tile_in
 
 
 def _solve_matrix(graph: Graph, kernel: np.ndarray, inputs: list[Term], tile_inputs: int,
-                  tile_outputs: int) -> list[Term | None]:
-    """x K in tiles of at most tile_inputs x tile_outputs; input tiles summed by balanced adds."""
+                  tile_outputs: int, progress=None) -> list[Term | None]:
+    """x K in tiles of at most tile_inputs x tile_outputs; input tiles summed by balanced adds
+    (`progress(columns)` after each column of tiles)."""
     n_in, n_out = kernel.shape
     outputs = []
     for first_out in range(0, n_out, tile_outputs):
@@ -196,6 +205,8 @@ def _solve_matrix(graph: Graph, kernel: np.ndarray, inputs: list[Term], tile_inp
                     for first_in in range(0, n_in, tile_inputs)]
         for column in zip(*partials):
             outputs.append(_balanced_add(graph, [t for t in column if t is not None]))
+        if progress is not None:
+            progress(columns.stop - columns.start)
     return outputs
 
 

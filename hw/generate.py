@@ -109,6 +109,7 @@ class Estimate:
     outputs: int            # MVU outputs to elaborate (what generation's progress counts)
     seconds: float          # expected generation time
     lut4: tuple[int, int]   # a rough range of the design's LUT4 after synthesis
+    upper_bound: bool = False   # seconds is an upper bound (shared arithmetic: da4ml's solve time varies)
 
 
 # Generation costs about 60 us per lane on large layers (benchmarks/generator.py: the 256 x 1024
@@ -118,14 +119,25 @@ class Estimate:
 # with free ones; README "Synthesis and the bit-mix comparison").
 SECONDS_PER_LANE = 60e-6
 LUT4_PER_LANE = (1.1, 1.9)
+# Shared arithmetic (`--popcount cse`) spends its time in da4ml's solve: the same 256 x 1024
+# layer takes 513 s against 22 s for generic (benchmarks/generator.py --popcount generic cse, idle
+# 2-core machine), 1.4 ms per lane. Trained weights solve several times faster than these random
+# ones (digits MLP: 2.9 s in all), so for cse the estimate is an upper bound.
+CSE_SECONDS_PER_LANE = 1.4e-3
+# ... and builds 0.41-0.51 of the generic design's LUT4 (digits MLP, README "Shared arithmetic").
+CSE_LUT4_PER_LANE = (0.45, 1.0)
 
 
-def estimate(net: Network) -> Estimate:
-    """The lanes, elaboration work, generation time and a LUT4 range of `net`'s unrolled design."""
+def estimate(net: Network, popcount: Strategy = GENERIC) -> Estimate:
+    """The lanes, elaboration work, generation time (for cse an upper bound) and a LUT4 range of
+    `net`'s unrolled design."""
     layers = net.weight_layers()
     lanes = sum(int(layer.bits.sum()) * layer.input.bits for layer in layers)
-    return Estimate(lanes, sum(layer.out_channels for layer in layers), 1.0 + lanes * SECONDS_PER_LANE,
-                    tuple(round(lanes * rate) for rate in LUT4_PER_LANE))
+    shared = popcount.name == "cse"
+    seconds = 1.0 + lanes * (CSE_SECONDS_PER_LANE if shared else SECONDS_PER_LANE)
+    area = CSE_LUT4_PER_LANE if shared else LUT4_PER_LANE
+    return Estimate(lanes, sum(layer.out_channels for layer in layers), seconds,
+                    tuple(round(lanes * rate) for rate in area), shared)
 
 
 def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0,
@@ -142,7 +154,7 @@ def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0,
     start = time.perf_counter()
     library = popcount_library.Library(strategy=popcount)
     show = None if progress else True            # tqdm: None shows a bar only on a terminal
-    with tqdm(total=estimate(net).outputs, desc="elaborating", unit="output", leave=False, disable=show) as bar:
+    with tqdm(total=estimate(net, popcount).outputs, desc="elaborating", unit="output", leave=False, disable=show) as bar:
         top = network_module.Top(net, pipeline=pipeline, library=library, progress=bar.update)
         info = describe(top, pipeline=pipeline, layout_hash=net.content_hash, popcount=popcount)
         text = verilog.convert(top, name=TOP_NAME, emit_src=False)

@@ -13,7 +13,9 @@ The constant matrix K and the integer input vector x:
   V = sum_k Q_k (2 bit_k - 1), Y_o = sum_{i, k} 2 Q_k R[o, i] (x_k S_i^T)_o - (sum_k Q_k) sum_j W[o, j].
 
 Two ways to hand that product to da4ml (`FORMS`), and the unit builds the one with fewer adder
-bits (`solve`):
+bits (`choose_form`; a layer larger than `FORM_SAMPLE` is judged on a sample of its matrix, because
+da4ml's time grows steeply and the matrix form of a scattered 1.4-bit layer is the slow one: 81 s
+against 6.6 s for the planes form of one 256 x 64 tile of random weights):
 
 - ``planes``: each plane matrix S_i is one `adder_graph.Part`, solved on its own, its outputs
   scaled by shifted copies of R (free wires for power-of-two ratios). Cheaper where partial planes
@@ -48,6 +50,13 @@ from .threshold import OutputMap
 
 FORMS = ("planes", "matrix")
 
+#: (kernel rows, outputs): a layer whose parts fit in this is solved whole in both forms to pick
+#: one; a larger layer picks its form on a sample this size of every part (rows spread evenly
+#: over the fan-in, the first outputs) and is then solved once. On the nine MNIST-1D layers
+#: measured (192 x 64 and 640 x 10; Middle-Out 1.4 bits, column-shared, 2 bits) the sample picks
+#: the form the whole layer does; a 64-row sample missed two of them.
+FORM_SAMPLE = (128, 64)
+
 
 def layer_product(layer: WeightLayer, form: str = "planes"):
     """(parts, input ranges, constants C): Y = sum of the parts' products + C, in `form` (module
@@ -70,20 +79,51 @@ def layer_product(layer: WeightLayer, form: str = "planes"):
     return parts, [(0, 1)] * (len(q) * layer.fan_in), constants
 
 
-def product_graph(layer: WeightLayer, form: str, **tiles) -> tuple[adder_graph.Graph, np.ndarray]:
-    """The adder graph of the layer's product in `form`, and the constants C."""
+def product_graph(layer: WeightLayer, form: str, progress=None, **tiles) -> tuple[adder_graph.Graph, np.ndarray]:
+    """The adder graph of the layer's product in `form`, and the constants C (`progress` as
+    `adder_graph.solve_sum`'s)."""
     parts, ranges, constants = layer_product(layer, form)
-    return adder_graph.solve_sum(parts, ranges, **tiles), constants
+    return adder_graph.solve_sum(parts, ranges, progress=progress, **tiles), constants
 
 
-def solve(layer: WeightLayer, form: str | None = None, **tiles) -> tuple[adder_graph.Graph, list[OutputMap]]:
-    """The layer's adder graph in `form` (None: the form with fewer adder bits), its outputs cut back
-    to nodes, and the map of each output."""
-    if form is None:
+def _sample(parts: list[adder_graph.Part], rows: int, outputs: int) -> list[adder_graph.Part]:
+    """`rows` kernel rows spread evenly over each part's fan-in (so masks shared by columns are
+    sampled in proportion), and its first `outputs` outputs."""
+    picked = []
+    for part in parts:
+        kernel = np.asarray(part.kernel)
+        chosen = np.unique(np.linspace(0, kernel.shape[0] - 1, min(rows, kernel.shape[0])).round().astype(int))
+        picked.append(adder_graph.Part([list(part.rows)[r] for r in chosen], kernel[chosen, :outputs],
+                                       np.asarray(part.scales)[:outputs]))
+    return picked
+
+
+def fits_sample(layer: WeightLayer) -> bool:
+    """Whether every part of the layer lies within `FORM_SAMPLE` (then both forms are solved whole)."""
+    return layer.fan_in <= FORM_SAMPLE[0] and layer.out_channels <= FORM_SAMPLE[1]
+
+
+def choose_form(layer: WeightLayer) -> str:
+    """The form whose graph has fewer adder bits on a `FORM_SAMPLE` sample of the layer's parts."""
+    bits = {}
+    for form in FORMS:
+        parts, ranges, _ = layer_product(layer, form)
+        bits[form] = adder_graph.solve_sum(_sample(parts, *FORM_SAMPLE), ranges).adder_bits()
+    return min(FORMS, key=bits.get)
+
+
+def solve(layer: WeightLayer, form: str | None = None, progress=None,
+          **tiles) -> tuple[adder_graph.Graph, list[OutputMap]]:
+    """The layer's adder graph in `form` (None: the form with fewer adder bits, `choose_form` for
+    a layer larger than `FORM_SAMPLE`), its outputs cut back to nodes, and the map of each output.
+    `progress(outputs)` follows the solve (a layer's solve adds up to its outputs)."""
+    if form is None and fits_sample(layer):
         graph, constants = min((product_graph(layer, f, **tiles) for f in FORMS),
                                key=lambda solved: solved[0].adder_bits())
+        if progress is not None:
+            progress(layer.out_channels)
     else:
-        graph, constants = product_graph(layer, form, **tiles)
+        graph, constants = product_graph(layer, form or choose_form(layer), progress, **tiles)
     maps, outputs = [], []
     for term, constant in zip(graph.outputs, constants.tolist()):
         if term is None:                                     # an all-zero column: Y_o = C_o
@@ -108,9 +148,8 @@ class Unrolled(wiring.Component):
             raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
         self.layer = layer
         self.exact = exact
-        self.progress = progress
         self.in_bits = layer.input.bits
-        self.graph, node_maps = solve(layer, form, **tiles)
+        self.graph, node_maps = solve(layer, form, progress, **tiles)     # the progress bar follows the solve
         self.maps = [OutputMap() for _ in node_maps] if exact else node_maps
         self._node_maps = node_maps
         self.registered_levels = spread(pipeline, self.graph.depth)
@@ -167,10 +206,9 @@ class Unrolled(wiring.Component):
 
         def add(a, b, exponent, stage):
             # a - b, not a + (-b): yosys builds a negated unsigned value as a chain of its own
-            # (twice the CCU2Cs of the add), but folds a subtraction into one chain.
+            # (twice the CCU2Cs of the add), but folds a subtraction into one chain. (The graph
+            # never holds -a - b: `adder_graph.Graph.add`.)
             x, y = magnitude(a, exponent, stage), magnitude(b, exponent, stage)
-            if a.negative and b.negative:
-                return -(x + y)
             if a.negative or b.negative:
                 return y - x if a.negative else x - y
             return x + y
@@ -199,6 +237,4 @@ class Unrolled(wiring.Component):
                 shifted = value.shift_left(output_map.shift) if output_map.shift and term is not None else value
                 value = output_map.offset - shifted if output_map.negative else shifted + output_map.offset
             m.d.comb += self.o[o].eq(value)
-            if self.progress is not None:
-                self.progress(1)
         return m

@@ -8,6 +8,7 @@ from hbnn.cli import main
 from hbnn.hw import network, timing
 from hbnn.hw.generate import generate
 from hbnn.hw.buildable import UnsupportedLayout, check_buildable
+from hbnn.hw.popcount_strategy import Strategy
 from hbnn.model import layout
 from random_layouts import random_network
 
@@ -67,6 +68,9 @@ def test_the_estimate_counts_lanes_and_progress_counts_outputs():
     cost = estimate(net)
     assert cost.lanes == int(net.layers[0].bits.sum()) == 367_001 and cost.outputs == 256
     assert cost.lut4[0] < 367_001 * 1.5 < cost.lut4[1] and 10 < cost.seconds < 60
+    assert not cost.upper_bound
+    shared = estimate(net, Strategy("cse"))            # da4ml's solve: minutes, at most, and half the area
+    assert shared.upper_bound and 300 < shared.seconds < 900 and shared.lut4[1] < cost.lut4[0]
     small = dense_layer(16, 3, "2")
     seen, modules = [], []
     library = popcount_library.Library()
@@ -77,6 +81,15 @@ def test_the_estimate_counts_lanes_and_progress_counts_outputs():
     assert seen == [1] * 3                            # one call per output built
     library.rtlil(progress=modules.append)
     assert len(modules) == len(library.entries) > 0
+
+
+def test_generate_announces_an_upper_bound_for_shared_arithmetic(capsys, tmp_path):
+    from hbnn.model.synthetic import dense_layer
+
+    path = layout.save(dense_layer(64, 8, "1.4"), tmp_path / "small.npz")
+    assert main(["generate", str(path), "-o", str(tmp_path / "small.v"), "--popcount", "cse"]) == 0
+    assert re.match(r"717 lanes \(weight bits x input planes\): generation takes up to \d+ s; the design needs "
+                    r"roughly 323-717 LUT4", capsys.readouterr().err)
 
 
 def test_generate_announces_its_cost_first(capsys, tmp_path):

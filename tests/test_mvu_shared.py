@@ -16,8 +16,8 @@ from amaranth.sim import Simulator
 from hbnn.hw import adder_graph, mvu, mvu_shared, threshold
 from hbnn.hw.packing import pack, unpack_signed
 from hbnn.model import golden
-from hbnn.model.layout import MaxPool
-from random_layouts import random_network, random_pixels
+from hbnn.model.layout import InputCode, MaxPool
+from random_layouts import _weight_layer, random_network, random_pixels
 
 
 @pytest.mark.parametrize("shape, entries, inputs, tiles", [
@@ -133,6 +133,32 @@ def test_the_unit_builds_the_form_with_fewer_adder_bits():
     assert chosen >= 2                     # the forms differ on these layers, so the choice is tested
     with pytest.raises(ValueError, match="unknown product form 'rows'"):
         mvu_shared.layer_product(layer, "rows")
+
+
+def test_a_large_layer_picks_its_form_on_a_spread_sample_and_is_solved_once(monkeypatch):
+    """Past `FORM_SAMPLE`, the form is chosen on rows spread over the fan-in, the layer is solved
+    only in that form, and the progress callback adds up to the layer's outputs."""
+    monkeypatch.setattr(mvu_shared, "FORM_SAMPLE", (8, 6))
+    layer = _weight_layer(np.random.default_rng(2), "dense", (40,), 14, InputCode("pixels", 4, (1, 2, 4, 8)),
+                          last=True)
+    assert not mvu_shared.fits_sample(layer)
+    parts, ranges, _ = mvu_shared.layer_product(layer, "planes")
+    sample = mvu_shared._sample(parts, 8, 6)
+    assert sample[0].rows[0] == parts[0].rows[0] and sample[0].rows[-1] == parts[0].rows[-1]   # spread
+    assert len(sample[0].rows) == 8 and sample[0].kernel.shape == (8, 6)
+    bits = {form: adder_graph.solve_sum(mvu_shared._sample(mvu_shared.layer_product(layer, form)[0], 8, 6),
+                                        ranges).adder_bits() for form in mvu_shared.FORMS}
+    picked = mvu_shared.choose_form(layer)
+    assert bits[picked] == min(bits.values())
+    solved = []
+    monkeypatch.setattr(mvu_shared, "product_graph",
+                        lambda layer, form, progress=None, _real=mvu_shared.product_graph, **tiles:
+                        solved.append(form) or _real(layer, form, progress, **tiles))
+    done = []
+    unit = mvu_shared.Unrolled(layer, progress=done.append, tile_outputs=5)     # 3 columns of tiles
+    assert solved == [picked]
+    assert sum(done) == pytest.approx(layer.out_channels) and len(done) >= 3
+    assert unit.graph.adder_bits() == mvu_shared.solve(layer, picked, tile_outputs=5)[0].adder_bits()
 
 
 class _Levels(wiring.Component):

@@ -9,6 +9,11 @@ as `hbnn synth` maps them) with the generic popcounts and with cse, and prints L
 LUT4 + 2 CCU2C for both, and the cost model's estimate (`hw.cost.graph_lut4`) of the cse unit
 against yosys.
 
+With `--place BOARD` each layer is also placed and routed alone with each popcount strategy
+(generic, mapped, cse): a harness feeds its input bits from a shift register that an LFSR fills
+and registers its output levels (or scores) into an XOR that drives an LED, so the layer is the
+whole combinational path; it prints LUT4, placed sites, flip-flops and Fmax.
+
 `--digits BOARD` instead builds the whole digits MLP at 1, 1.4 and 2 bits (Middle-Out, power-of-two
 plane ratios, seed 0, as `hbnn demo`) with each popcount strategy (generic, mapped, cse) through
 `hbnn compare` (bit-exact on 20 test images first), placed and routed on BOARD, and prints LUT4,
@@ -20,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from amaranth.hdl import Elaboratable
 
 
 
@@ -40,6 +47,56 @@ def synthesize(unit, folder: Path, lut_mapper: str = "abc9") -> dict:
 
     cells = synthesize_unit(unit, folder, lut_mapper=lut_mapper)
     return {"lut4": cells.lut4, "ccu2c": cells.carry, "sites": cells.lut4_equivalent}
+
+
+class LayerHarness(Elaboratable):
+    """LFSR -> shift register -> the layer's MVU and thresholds -> register -> XOR -> LED."""
+
+    def __init__(self, unit, layer):
+        self.unit, self.layer = unit, layer
+
+    def elaborate(self, platform):
+        from amaranth.hdl import Cat, Module, Mux, Signal
+
+        from hbnn.hw import threshold
+
+        m = Module()
+        m.submodules.unit = unit = self.unit
+        lfsr = Signal(32, init=1)       # Galois LFSR, taps 32, 22, 2, 1
+        m.d.sync += lfsr.eq(Mux(lfsr[0], (lfsr >> 1) ^ 0x80200003, lfsr >> 1))
+        inputs = Signal(len(unit.i))
+        m.d.sync += inputs.eq(Cat(lfsr[0], inputs[:-1]))
+        m.d.comb += unit.i.eq(inputs)
+        result = unit.o
+        if self.layer.thresholds is not None:
+            m.submodules.levels = levels = threshold.Unit(
+                self.layer.thresholds, acc_width=unit.acc_width, level_bits=self.layer.output_code.bits,
+                maps=unit.maps)
+            m.d.comb += levels.i.eq(unit.o)
+            result = levels.o
+        registered = Signal(len(result.as_value()))
+        m.d.sync += registered.eq(result.as_value())
+        m.d.comb += platform.request("led", 0).o.eq(registered.xor())
+        return m
+
+
+def place_layer(layer, strategy: str, board_name: str, folder: Path) -> list[str]:
+    """[LUT4, placed sites, FF, Fmax] of `layer` alone in `LayerHarness` on the board."""
+    from hbnn.boards import BOARDS, flow
+    from hbnn.hw import mvu, mvu_shared, popcount_library
+    from hbnn.hw.popcount_strategy import strategy_for
+
+    board = BOARDS[board_name]
+    library = None
+    if strategy == "cse":
+        make = lambda platform: LayerHarness(mvu_shared.Unrolled(layer), layer)     # noqa: E731
+    else:
+        library = popcount_library.Library(strategy=strategy_for(strategy, board.family))
+        make = lambda platform: LayerHarness(mvu.Unrolled(layer, library=library), layer)   # noqa: E731
+    plan = flow.plan_design(board, make, library=library, lut_mapper="abc" if strategy == "cse" else "abc9")
+    result = flow.run_tools(plan, board, folder, say=lambda message: None, progress=False)
+    return [f"{result.cells.lut4_equivalent:,}", f"{result.placement.logic.used:,}",
+            f"{result.cells.flip_flops:,}", f"{result.placement.fmax_mhz:.1f}"]
 
 
 def digits_rows(board_name: str, root: Path, mixes=("1", "1.4", "2"),
@@ -66,10 +123,12 @@ def main(argv=None) -> int:
     parser.add_argument("--digits", metavar="BOARD",
                         help="instead: the whole digits MLP with each strategy, placed and routed on BOARD")
     parser.add_argument("--strategies", nargs="+", default=["generic", "mapped", "cse"],
-                        choices=["generic", "mapped", "cse"], help="strategies of --digits (default: all three)")
+                        choices=["generic", "mapped", "cse"], help="strategies of --digits and --place (default: all three)")
     parser.add_argument("--build", type=Path, default=Path("build"), help="root of --digits' builds (default: build)")
     parser.add_argument("--yosys", action="store_true", help="also synthesize each layer's MVU alone (ECP5)")
     parser.add_argument("--layers", type=int, nargs="+", help="only these weight layers (0 = the first)")
+    parser.add_argument("--place", metavar="BOARD",
+                        help="also place and route each layer alone with --strategies on BOARD")
     parser.add_argument("--skip-generic", action="store_true",
                         help="with --yosys: synthesize only the cse MVU (the generic one of a large layer "
                              "takes minutes)")
@@ -90,6 +149,9 @@ def main(argv=None) -> int:
     if args.yosys:
         header += ["generic LUT4 + 2 CCU2C", "cse LUT4", "cse CCU2C", "cse LUT4 + 2 CCU2C", "cse / generic",
                    "model LUT4", "model / (LUT4 + 2 CCU2C)"]
+    if args.place:
+        header += [f"{strategy} {column}" for strategy in args.strategies
+                   for column in ("LUT4", "placed", "FF", "Fmax MHz")]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for path in args.layouts:
@@ -110,6 +172,10 @@ def main(argv=None) -> int:
                         f"{shared['ccu2c']:,}", f"{shared['sites']:,}",
                         "-" if generic is None else f"{shared['sites'] / generic['sites']:.2f}",
                         f"{model:,}", f"{model / max(1, shared['sites']):.3f}"]
+            if args.place:
+                for strategy in args.strategies:
+                    folder = args.build / "bench" / "arithmetic" / f"{Path(path).stem}-l{index}-{args.place}-{strategy}"
+                    row += place_layer(layer, strategy, args.place, folder)
             print("| " + " | ".join(row) + " |", flush=True)
     return 0
 

@@ -26,11 +26,16 @@ netlist has adds only and synthesis never spends DSP blocks on constant multipli
 Ports: `i` (fan-in x input bits; element j at bits [j b, (j+1) b)),
 `o` (an array of `out_channels` signed accumulators wide enough for every reachable Y) and `en`, the
 clock enable of the pipeline registers. `pipeline` register levels sit inside the popcount trees,
-aligned so every lane has the same `latency`. With a `popcount_library.Library` the popcounts are
+aligned so every lane has the same `latency`. `pipeline="full"` registers every adder level: each
+popcount level, and each level of the combining tree, which then takes a positive and a negative
+popcount as two terms instead of subtracting them first (one add per stage); `latency` = popcount
+depth + combining depth, both known before elaboration (`_plan`). With a `popcount_library.Library` the popcounts are
 instances of shared modules (fast Verilog generation); by default (`popcount_library.Inline`) they
 are trees built in place (what the Amaranth simulator runs). Either builds them with its
 `popcount.Strategy` (generic adder trees, or mapped vendor cells).
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 from amaranth.hdl import Cat, Module, Signal, signed
@@ -40,24 +45,60 @@ from amaranth.lib.wiring import In, Out
 from hbnn.model.layout import WeightLayer
 
 from . import popcount_library
-from .adders import balanced_sum, constant_product_terms, spread, tree_depth
+from .adders import balanced_sum, constant_product_terms, signed_digits, spread, tree_depth
 from .threshold import IDENTITY
+
+FULL = "full"     # `pipeline` value: a register after every adder level (module docstring)
+
+
+def check_pipeline(pipeline) -> None:
+    """A pipeline setting: register levels per popcount (an integer >= 0), or FULL."""
+    if pipeline != FULL and (not isinstance(pipeline, int) or isinstance(pipeline, bool) or pipeline < 0):
+        raise ValueError(f"Pipeline depth must be a non-negative integer or {FULL!r}, not {pipeline!r}")
+
+
+@dataclass(frozen=True)
+class Count:
+    """A popcount (residual inputs: bit `plane` of the `members`' levels) or pixel sum (pixel
+    inputs, plane None) of the input elements `members`; `shared` ones are built once per layer."""
+    name: str
+    members: tuple[int, ...]
+    plane: int | None = None
+    shared: bool = False
+
+
+@dataclass
+class OutputPlan:
+    """Y_o = constant + sum of m * (plus - minus) over `parts` (a None count is 0)."""
+    constant: int
+    parts: list[tuple[Count | None, Count | None, int]]
+
+    def terms(self) -> int:
+        """Terms of the combining tree (each multiplier in signed digits, and the constant)."""
+        return sum(len(signed_digits(m)) for _, _, m in self.parts) + 1
 
 
 class Unrolled(wiring.Component):
-    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, library=None, progress=None):
+    def __init__(self, layer: WeightLayer, *, pipeline=0, library=None, progress=None):
         if not isinstance(layer, WeightLayer):
             raise TypeError(f"MVU layer must be a model.layout.WeightLayer, not {type(layer).__name__}")
-        if not isinstance(pipeline, int) or pipeline < 0:
-            raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
+        check_pipeline(pipeline)
         self.layer = layer
         # where popcounts come from: popcount_library.Library (shared modules) or .Inline (in place)
         self.library = popcount_library.Inline() if library is None else library
         self.progress = progress      # called with 1 after each output is built (long generations)
         self.in_bits = layer.input.bits
         self.acc_width = layer.accumulator_width()
+        self.full = pipeline == FULL
         largest = int((layer.bits > 0).sum(axis=1).max())
-        self.registered_levels = spread(pipeline, tree_depth(largest))
+        popcount_depth = tree_depth(largest)
+        self.plans = [self._plan(o) for o in range(layer.out_channels)]
+        if self.full:
+            self.registered_levels = tuple(range(1, popcount_depth + 1))
+            self.combining_levels = tuple(range(1, max(tree_depth(p.terms()) for p in self.plans) + 1))
+        else:
+            self.registered_levels = spread(pipeline, popcount_depth)
+            self.combining_levels = ()
         super().__init__({
             "i": In(layer.fan_in * self.in_bits),
             "o": Out(data.ArrayLayout(self.accumulator_shape(layer), layer.out_channels)),
@@ -66,7 +107,7 @@ class Unrolled(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return len(self.registered_levels)
+        return len(self.registered_levels) + len(self.combining_levels)
 
     @property
     def maps(self) -> list:
@@ -88,91 +129,99 @@ class Unrolled(wiring.Component):
         """Input element j as an unsigned pixel value (pixel inputs)."""
         return self.i[j * self.in_bits:(j + 1) * self.in_bits]
 
-    def _popcount(self, m: Module, elements: list, *, name: str):
-        """Sum of `elements` (equal-width unsigned values: bits, or pixels), registered at
+    def _plan(self, o: int) -> OutputPlan:
+        """Output o as popcounts times constants (module docstring), before any logic is built."""
+        layer = self.layer
+        pixels = layer.input.kind == "pixels"
+        everyone = tuple(range(layer.fan_in))
+        plan = OutputPlan(0, [])
+
+        def product(count: Count, multiplier: int):
+            plan.parts.append((count, None, multiplier))
+
+        def difference(plus: Count, minus: Count, multiplier: int):
+            if self.full:           # one add per stage: the two counts are terms of the combining tree
+                plan.parts.extend((c, None, s * multiplier) for c, s in ((plus, 1), (minus, -1)) if c.members)
+            elif plus.members or minus.members:
+                plan.parts.append((plus if plus.members else None, minus if minus.members else None, multiplier))
+
+        for i in range(layer.planes.shape[0]):
+            members = layer.plane_members(i, o)
+            r = int(layer.plane_weights[o, i])
+            if members.size == 0 or r == 0:
+                continue
+            negative = layer.planes[i, o, members].astype(bool)
+            positive_members = tuple(members[~negative].tolist())
+            negative_members = tuple(members[negative].tolist())
+            # A plane that spans the whole fan-in counts only its smaller sign group and takes
+            # the other from the shared total (sum_neg = T - sum_pos): about half the lanes.
+            whole = members.size == layer.fan_in
+            smaller_is_pos = len(positive_members) <= len(negative_members)
+            chosen, sign = (positive_members, 1) if smaller_is_pos else (negative_members, -1)
+            if pixels:
+                # D = sum_pos u - sum_neg u  (= 2 sum_pos u - T  or  T - 2 sum_neg u)
+                if whole:
+                    product(Count("total_pixels", everyone, shared=True), -sign * r)     # no $mul
+                    if chosen:
+                        product(Count(f"o{o}_p{i}_part", chosen), 2 * sign * r)
+                else:   # subtract before scaling: one set of shifted copies instead of two
+                    difference(Count(f"o{o}_p{i}_pos", positive_members),
+                               Count(f"o{o}_p{i}_neg", negative_members), r)
+                continue
+            # residual inputs: D = n - 2 P with P = popcount of the mismatches (level bit for
+            # -1 weights, ~level bit for +1 weights) = pop(bits of -1 weights) + n_pos -
+            # pop(bits of +1 weights): raw input bits, no inverters. So
+            # D = n - 2 n_pos + 2 pop(pos) - 2 pop(neg)  (= ... + 4 pop(pos) - 2 T  or  ... - 4 pop(neg) + 2 T)
+            for k, q in enumerate(layer.input.plane_weights):
+                plan.constant += r * q * (int(members.size) - 2 * len(positive_members))
+                if whole:
+                    product(Count(f"total_k{k}", everyone, k, shared=True), -2 * sign * r * q)
+                    if chosen:
+                        product(Count(f"o{o}_p{i}_k{k}_part", chosen, k), 4 * sign * r * q)
+                else:
+                    difference(Count(f"o{o}_p{i}_k{k}_pos", positive_members, k),
+                               Count(f"o{o}_p{i}_k{k}_neg", negative_members, k), 2 * r * q)
+        return plan
+
+    def _popcount(self, m: Module, count: Count):
+        """Sum of the count's elements (equal-width unsigned values: bits, or pixels), registered at
         `registered_levels`, from the popcount source (shared module instance, or inline tree)."""
+        if count.plane is None:
+            elements = [self.pixel(j) for j in count.members]
+        else:
+            elements = [self.input_plane_bit(j, count.plane) for j in count.members]
         bits = len(elements[0])
-        lanes = Signal(len(elements) * bits, name=f"{name}_in")
+        lanes = Signal(len(elements) * bits, name=f"{count.name}_in")
         m.d.comb += lanes.eq(Cat(*elements))
         return self.library.instantiate(m, lanes, element_bits=bits, registered_levels=self.registered_levels,
-                                        enable=self.en, name=name)
-
-    def _difference(self, m: Module, plus: list, minus: list, *, name: str):
-        """sum(plus) - sum(minus) as one signed value (either list may be empty)."""
-        parts = []
-        if plus:
-            parts.append(self._popcount(m, plus, name=f"{name}_pos"))
-        if minus:
-            negative = self._popcount(m, minus, name=f"{name}_neg")
-            parts.append(-negative)
-        if len(parts) == 2:
-            difference = Signal(signed(max(len(parts[0]), len(negative)) + 1), name=f"{name}_diff")
-            m.d.comb += difference.eq(parts[0] + parts[1])
-            return difference
-        return parts[0]
+                                        enable=self.en, name=count.name)
 
     def elaborate(self, platform):
         m = Module()
-        layer = self.layer
-        pixels = layer.input.kind == "pixels"
-        input_weights = layer.input.plane_weights
-        everyone = np.arange(layer.fan_in)
-        totals = {}   # shared across outputs: sum of all pixels, or popcount of all bits of plane k
+        shared = {}   # the whole-fan-in totals, built once for every output
 
-        def shared_total(key, elements):
-            if key not in totals:
-                totals[key] = self._popcount(m, elements, name=f"total_{key}")
-            return totals[key]
+        def popcount(count: Count):
+            if not count.shared:
+                return self._popcount(m, count)
+            if count.name not in shared:
+                shared[count.name] = self._popcount(m, count)
+            return shared[count.name]
 
-        for o in range(layer.out_channels):
-            constant, terms = 0, []
-            for i in range(layer.planes.shape[0]):
-                members = layer.plane_members(i, o)
-                r = int(layer.plane_weights[o, i])
-                if members.size == 0 or r == 0:
+        for o, plan in enumerate(self.plans):
+            terms = []
+            for plus, minus, multiplier in plan.parts:
+                if minus is None or plus is None:
+                    value = popcount(plus) if minus is None else -popcount(minus)
+                    terms.extend(constant_product_terms(value, multiplier))
                     continue
-                negative = layer.planes[i, o, members].astype(bool)
-                positive_members, negative_members = members[~negative], members[negative]
-                # A plane that spans the whole fan-in counts only its smaller sign group and takes
-                # the other from the shared total (sum_neg = T - sum_pos): about half the lanes.
-                whole = members.size == layer.fan_in
-                smaller_is_pos = positive_members.size <= negative_members.size
-                if pixels:
-                    # D = sum_pos u - sum_neg u  (= 2 sum_pos u - T  or  T - 2 sum_neg u)
-                    if whole:
-                        chosen, sign = (positive_members, 1) if smaller_is_pos else (negative_members, -1)
-                        total = shared_total("pixels", [self.pixel(j) for j in everyone.tolist()])
-                        terms.extend(constant_product_terms(total, -sign * r))      # no $mul, no DSPs
-                        if chosen.size:
-                            terms.extend(constant_product_terms(
-                                self._popcount(m, [self.pixel(j) for j in chosen.tolist()], name=f"o{o}_p{i}_part"),
-                                2 * sign * r))
-                    else:   # subtract before scaling: one set of shifted copies instead of two
-                        difference = self._difference(m, [self.pixel(j) for j in positive_members.tolist()],
-                                                      [self.pixel(j) for j in negative_members.tolist()],
-                                                      name=f"o{o}_p{i}")
-                        terms.extend(constant_product_terms(difference, r))
-                    continue
-                # residual inputs: D = n - 2 P with P = popcount of the mismatches (level bit for
-                # -1 weights, ~level bit for +1 weights) = pop(bits of -1 weights) + n_pos -
-                # pop(bits of +1 weights): raw input bits, no inverters. So
-                # D = n - 2 n_pos + 2 pop(pos) - 2 pop(neg)  (= ... + 4 pop(pos) - 2 T  or  ... - 4 pop(neg) + 2 T)
-                for k, q in enumerate(input_weights):
-                    constant += r * q * (int(members.size) - 2 * int(positive_members.size))
-                    if whole:
-                        chosen, sign = (positive_members, 1) if smaller_is_pos else (negative_members, -1)
-                        total = shared_total(f"k{k}", [self.input_plane_bit(j, k) for j in everyone.tolist()])
-                        terms.extend(constant_product_terms(total, -2 * sign * r * q))
-                        if chosen.size:
-                            terms.extend(constant_product_terms(
-                                self._popcount(m, [self.input_plane_bit(j, k) for j in chosen.tolist()],
-                                               name=f"o{o}_p{i}_k{k}_part"), 4 * sign * r * q))
-                    else:
-                        difference = self._difference(
-                            m, [self.input_plane_bit(j, k) for j in positive_members.tolist()],
-                            [self.input_plane_bit(j, k) for j in negative_members.tolist()], name=f"o{o}_p{i}_k{k}")
-                        terms.extend(constant_product_terms(difference, 2 * r * q))
-            total = balanced_sum(m, terms + [constant], name=f"o{o}_sum")
+                positive, negative = popcount(plus), popcount(minus)
+                difference = Signal(signed(max(len(positive), len(negative)) + 1), name=f"{plus.name[:-4]}_diff")
+                # positive + (-negative) as the generic tables were measured; yosys builds the
+                # negation as a chain of its own (positive - negative is cheaper: docs/hardware.md)
+                m.d.comb += difference.eq(positive + -negative)
+                terms.extend(constant_product_terms(difference, multiplier))
+            total = balanced_sum(m, terms + [plan.constant], name=f"o{o}_sum",
+                                 registered_levels=self.combining_levels, enable=self.en)
             accumulator = Signal(signed(self.acc_width), name=f"y{o}")
             m.d.comb += [accumulator.eq(total), self.o[o].eq(accumulator)]
             if self.progress is not None:

@@ -11,7 +11,7 @@ from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
 from hbnn.hw import argmax, mvu, popcount, threshold
-from hbnn.hw.adders import spread
+from hbnn.hw.adders import spread, tree_depth
 from hbnn.hw.packing import pack, unpack, unpack_signed
 from hbnn.model import golden
 from hbnn.model.layout import validate
@@ -151,6 +151,50 @@ def test_mvu_on_residual_inputs_with_every_bitwidth():
         simulator.run()
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_fully_pipelined_mvu_gives_the_golden_accumulators_latency_enabled_cycles_later(seed):
+    """pipeline="full": a register after every popcount and combining level; the latency is
+    known before elaboration, and every layer of a random net (pixel and residual inputs, 1-3
+    bit weights) gives the golden accumulators under a random clock enable."""
+    network = random_network(seed, "mlp")
+    pixels = random_pixels(network, 16, seed)
+    result = golden.run(network, pixels)
+    rng = random.Random(seed)
+    for index, layer in enumerate(network.weight_layers()):
+        inputs = pixels.reshape(len(pixels), -1) if index == 0 else result.trace[index - 1].outputs.numpy()
+        expected = result.trace[index].accumulators.numpy()
+        dut = mvu.Unrolled(layer, pipeline="full")
+        assert dut.latency == len(dut.registered_levels) + len(dut.combining_levels) >= 2
+        assert len(dut.registered_levels) == tree_depth(int((layer.bits > 0).sum(axis=1).max()))
+        enables = [rng.random() < 0.7 for _ in range(len(inputs) * 3)]
+        seen = []
+
+        async def bench(ctx, dut=dut, layer=layer, inputs=inputs, enables=enables, seen=seen):
+            fed = 0
+            for enable in enables:
+                ctx.set(dut.i, pack(inputs[min(fed, len(inputs) - 1)], layer.input.bits))
+                ctx.set(dut.en, enable)
+                await ctx.delay(1e-9)
+                seen.append(unpack_signed(ctx.get(Value.cast(dut.o)), layer.out_channels, dut.acc_width))
+                fed += enable
+                await ctx.tick()
+
+        simulator = Simulator(dut)
+        simulator.add_clock(1e-6)
+        simulator.add_testbench(bench)
+        simulator.run()
+        # after an enabled cycle n the registers hold input n; the output shows input e - latency
+        # (e = enabled cycles so far), the last input once the feed ran out
+        checked, enabled = 0, 0
+        for n, got in enumerate(seen):
+            if enabled >= dut.latency:
+                fed_index = min(enabled - dut.latency, len(inputs) - 1)
+                assert np.array_equal(got, expected[fed_index]), (index, n)
+                checked += 1
+            enabled += enables[n]
+        assert checked > len(inputs)
+
+
 def test_mvu_with_one_sign_per_output_uses_the_shared_total_correctly():
     """Plane 0 spans the fan-in, so the MVU counts only the smaller sign group and takes the other
     from a shared total; outputs whose weights are all +1 or all -1 leave that group empty."""
@@ -208,6 +252,39 @@ def test_threshold_unit_counts_reached_thresholds():
     simulate_combinational(dut, drivers, check)
     with pytest.raises(ValueError, match="Thresholds must ascend along each output"):
         threshold.Unit([[3, 1, 5]], acc_width=8, level_bits=2)
+
+
+@pytest.mark.parametrize("classes, levels", [(10, (1, 2, 3, 4)), (10, (2, 4)), (3, (1, 2, 3)), (1, (1,))])
+def test_a_pipelined_argmax_gives_each_vector_its_winner_latency_cycles_later(classes, levels):
+    """Registers after the given tournament levels (past the last, too): one vector per cycle, its
+    index `latency` cycles later, ties to the lowest index; held while `en` is low."""
+    dut = argmax.Unit(classes, width=6, registered_levels=levels)
+    assert dut.latency == len(levels)
+    rng = random.Random(classes + len(levels))
+    vectors = [[rng.randint(-4, 4) for _ in range(classes)] for _ in range(60)]
+    enables = [rng.random() < 0.7 for _ in vectors]
+    seen = []
+
+    async def bench(ctx):
+        for vector, enable in zip(vectors, enables):
+            for c, v in enumerate(vector):
+                ctx.set(dut.i[c], v)
+            ctx.set(dut.en, enable)
+            await ctx.delay(1e-9)
+            seen.append(ctx.get(dut.o))
+            await ctx.tick()
+
+    simulator = Simulator(dut)
+    simulator.add_clock(1e-6)
+    simulator.add_testbench(bench)
+    simulator.run()
+    # the vector that is out in cycle n is the latency-th enabled one before it
+    entered = [n for n, enable in enumerate(enables) if enable]
+    for n, got in enumerate(seen):
+        earlier = [e for e in entered if e < n]
+        if len(earlier) >= dut.latency:
+            vector = vectors[earlier[-dut.latency]]
+            assert got == vector.index(max(vector)), n
 
 
 @pytest.mark.parametrize("classes", [1, 2, 3, 10])

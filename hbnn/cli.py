@@ -129,9 +129,24 @@ def _add_popcount_options(parser, *, family: bool) -> None:
                                  "only with --popcount mapped")
 
 
+def _pipeline(text: str):
+    """An argparse type: `full`, or a non-negative integer."""
+    from hbnn.hw.pipeline_setting import FULL
+
+    if text == FULL:
+        return FULL
+    try:
+        return _natural(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer or {FULL!r}, not {text!r}") from None
+
+
 def _add_pipeline_option(parser) -> None:
-    parser.add_argument("--pipeline", type=_natural, default=0,
-                        help="register levels inside every popcount tree or adder graph (raises Fmax and latency)")
+    parser.add_argument("--pipeline", type=_pipeline, default=0, metavar="N|full",
+                        help="register levels inside every popcount tree or adder graph (raises Fmax and "
+                             "latency); full: a register after every adder level of the whole datapath "
+                             "(popcounts, combining adders, argmax), and a datapath that never stalls: "
+                             "credit-counted input, output FIFO")
 
 
 def _add_simulator_option(parser) -> None:

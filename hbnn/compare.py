@@ -120,6 +120,7 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
     from hbnn.boards import tools as board_tools
     from hbnn.hw.popcount_strategy import strategy_for
     from hbnn.model.bitmix import parse_mix
+    from hbnn.hw.pipeline_setting import check_pipeline
     from hbnn.model.config import TrainConfig, check_count, net_config
 
     mixes = tuple(mixes)
@@ -133,7 +134,7 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
         raise ConfigError(f"bit mixes {', '.join(repeated)} name the same mix; give each mix once")
     TrainConfig(seed=seed)
     check_count("images", images)
-    check_count("pipeline depth", pipeline, minimum=0)
+    check_pipeline(pipeline)
     strategy = strategy_for(popcount, board.family)
     programs = tools.programs_for_simulator(simulator) + board_tools.programs(board.family)
     if energy:       # switching activity in Icarus, transistor count with yosys

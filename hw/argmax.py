@@ -27,10 +27,10 @@ class Unit(wiring.Component):
         super().__init__({"i": In(data.ArrayLayout(signed(width), classes)), "o": Out(range(classes)),
                           "en": In(1, init=1)})
 
-    @property
-    def depth(self) -> int:
+    @staticmethod
+    def levels(classes: int) -> int:
         """Tournament levels: ceil(log2(classes))."""
-        return tree_depth(self.classes)
+        return tree_depth(classes)
 
     @property
     def latency(self) -> int:

@@ -13,7 +13,7 @@ stage in place and no data is lost. The output is registered; `latency` = MVU pi
 + 1 cycles from an accepted input to its output when the sink is always ready.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -30,7 +30,7 @@ def output_shape(layer: WeightLayer):
 
 
 class Layer(wiring.Component):
-    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, library=None, progress=None):
+    def __init__(self, layer: WeightLayer, *, pipeline=0, library=None, progress=None, min_latency: int = 0):
         if not isinstance(layer, WeightLayer):
             raise TypeError(f"dense.Layer needs a model.layout.WeightLayer, not {type(layer).__name__}")
         self.layer = layer
@@ -39,6 +39,8 @@ class Layer(wiring.Component):
             self.mvu = mvu_shared.Unrolled(layer, pipeline=pipeline, exact=layer.is_last, progress=progress)
         else:
             self.mvu = mvu.Unrolled(layer, pipeline=pipeline, library=library, progress=progress)
+        # extra output registers up to `min_latency` (a timing skeleton matching the real layer)
+        self.padding = max(0, min_latency - (self.mvu.latency + 1))
         super().__init__({
             "i": In(stream.Signature(layer.fan_in * layer.input.bits)),
             "o": Out(stream.Signature(output_shape(layer))),
@@ -46,8 +48,8 @@ class Layer(wiring.Component):
 
     @property
     def latency(self) -> int:
-        """The MVU's pipeline registers plus the output register."""
-        return self.mvu.latency + 1
+        """The MVU's pipeline registers, any padding and the output register."""
+        return self.mvu.latency + self.padding + 1
 
     def elaborate(self, platform):
         m = Module()
@@ -75,6 +77,11 @@ class Layer(wiring.Component):
                 maps=unit.maps)
             m.d.comb += levels.i.eq(unit.o)
             result = levels.o
+        for stage in range(self.padding):
+            held = Signal(len(Value.cast(result)), name=f"padding{stage}")
+            with m.If(advance):
+                m.d.sync += held.eq(Value.cast(result))
+            result = held
         with m.If(advance):
             m.d.sync += self.o.payload.eq(result)
         return m

@@ -40,6 +40,45 @@ def depth_for(latency: int, beats_per_item: int = 1) -> int:
     return -(-(latency + 3) // beats_per_item)
 
 
+def admit(m: Module, *, source, sink, inner_i, inner_o, depth: int, beats_per_item: int = 1):
+    """Build the credit counter and output FIFO into `m` (module docstring): `source` is the
+    outside input stream (its valid and payload read, its ready driven), `sink` the outside output
+    stream, `inner_i` and `inner_o` the inner pipeline's input and output streams. Returns the FIFO
+    (a submodule `queue` of `m`). `Credits` is this around one inner component; `network.Top` uses
+    it around its own datapath."""
+    if depth < 1:
+        raise ValueError(f"the output FIFO needs at least one entry, not {depth}")
+    # One entry more than the credits: SyncFIFOBuffered is a SyncFIFO of depth - 1 plus an
+    # output register, and an entry spends a cycle in the former before it moves on, so with
+    # `depth` entries of room it could refuse a write that a credit has reserved.
+    m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=len(Value.cast(inner_o.payload)), depth=depth + 1)
+    credits = Signal(range(depth + 1), init=depth)
+    first_beat = Signal(init=1)      # the next accepted beat starts an item
+    admit, accepted, take, give = Signal(), Signal(), Signal(), Signal()
+    m.d.comb += [
+        admit.eq(~first_beat | (credits != 0)),      # an item's later beats hold its credit
+        source.ready.eq(inner_i.ready & admit),
+        inner_i.valid.eq(source.valid & admit),
+        inner_i.payload.eq(source.payload),
+        accepted.eq(source.valid & source.ready),
+        take.eq(accepted & first_beat),
+        inner_o.ready.eq(1),                          # the inner pipeline never waits
+        queue.w_en.eq(inner_o.valid),                 # a slot was reserved for it
+        queue.w_data.eq(inner_o.payload),
+        sink.valid.eq(queue.r_rdy),
+        sink.payload.eq(queue.r_data),
+        queue.r_en.eq(sink.ready),
+        give.eq(queue.r_rdy & sink.ready),
+    ]
+    m.d.sync += credits.eq(credits - take + give)
+    if beats_per_item > 1:
+        beat = Signal(range(beats_per_item))
+        last = beat == beats_per_item - 1
+        with m.If(accepted):
+            m.d.sync += [beat.eq(Mux(last, 0, beat + 1)), first_beat.eq(last)]
+    return queue
+
+
 class Credits(wiring.Component):
     """`inner` (latency `latency` cycles) made elastic; see the module docstring. Ports: `i` and
     `o`, the inner unit's stream signatures."""
@@ -52,11 +91,6 @@ class Credits(wiring.Component):
             self._MustUse__silence = True          # refused: never meant to be elaborated
             raise ValueError(f"the output FIFO needs at least one entry, not {self.depth}")
         self.inner_latency = latency
-        width = len(Value.cast(inner.o.payload))
-        # One entry more than the credits: SyncFIFOBuffered is a SyncFIFO of depth - 1 plus an
-        # output register, and an entry spends a cycle in the former before it moves on, so with
-        # `depth` entries of room it could refuse a write that a credit has reserved.
-        self.queue = fifo.SyncFIFOBuffered(width=width, depth=self.depth + 1)
         super().__init__({"i": In(inner.i.signature.flip()), "o": Out(inner.o.signature)})
 
     @property
@@ -65,31 +99,7 @@ class Credits(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.inner = inner = self.inner
-        m.submodules.queue = queue = self.queue
-
-        credits = Signal(range(self.depth + 1), init=self.depth)
-        first_beat = Signal(init=1)      # the next accepted beat starts an item
-        admit, accepted, take, give = Signal(), Signal(), Signal(), Signal()
-        m.d.comb += [
-            admit.eq(~first_beat | (credits != 0)),      # an item's later beats hold its credit
-            self.i.ready.eq(inner.i.ready & admit),
-            inner.i.valid.eq(self.i.valid & admit),
-            inner.i.payload.eq(self.i.payload),
-            accepted.eq(self.i.valid & self.i.ready),
-            take.eq(accepted & first_beat),
-            inner.o.ready.eq(1),                          # the inner pipeline never waits
-            queue.w_en.eq(inner.o.valid),                 # a slot was reserved for it
-            queue.w_data.eq(inner.o.payload),
-            self.o.valid.eq(queue.r_rdy),
-            self.o.payload.eq(queue.r_data),
-            queue.r_en.eq(self.o.ready),
-            give.eq(queue.r_rdy & self.o.ready),
-        ]
-        m.d.sync += credits.eq(credits - take + give)
-        if self.beats_per_item > 1:
-            beat = Signal(range(self.beats_per_item))
-            last = beat == self.beats_per_item - 1
-            with m.If(accepted):
-                m.d.sync += [beat.eq(Mux(last, 0, beat + 1)), first_beat.eq(last)]
+        m.submodules.inner = self.inner
+        self.queue = admit(m, source=self.i, sink=self.o, inner_i=self.inner.i, inner_o=self.inner.o,
+                           depth=self.depth, beats_per_item=self.beats_per_item)
         return m

@@ -46,15 +46,8 @@ from hbnn.model.layout import WeightLayer
 
 from . import popcount_library
 from .adders import balanced_sum, constant_product_terms, signed_digits, spread, tree_depth
+from .pipeline_setting import FULL, check_pipeline
 from .threshold import IDENTITY
-
-FULL = "full"     # `pipeline` value: a register after every adder level (module docstring)
-
-
-def check_pipeline(pipeline) -> None:
-    """A pipeline setting: register levels per popcount (an integer >= 0), or FULL."""
-    if pipeline != FULL and (not isinstance(pipeline, int) or isinstance(pipeline, bool) or pipeline < 0):
-        raise ValueError(f"Pipeline depth must be a non-negative integer or {FULL!r}, not {pipeline!r}")
 
 
 @dataclass(frozen=True)

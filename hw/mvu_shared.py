@@ -32,7 +32,7 @@ and `o` carries Y_o.
 
 Ports as `mvu.Unrolled`: `i` (fan-in x input bits), `o` (array of signed values, `acc_width` bits),
 `en` (clock enable of the pipeline registers). `pipeline` registers are spread over the graph's
-levels (adds on the longest path, `adders.spread`); a value used in a later stage than it is made
+levels (adds on the longest path, `adders.spread`; `pipeline_setting.FULL`: one after every level); a value used in a later stage than it is made
 is carried there by registers, so every path has the same `latency`.
 """
 
@@ -45,6 +45,7 @@ from hbnn.model.layout import WeightLayer, signed_width
 
 from . import adder_graph
 from .adders import spread
+from .pipeline_setting import FULL, check_pipeline
 from .threshold import OutputMap
 
 
@@ -140,19 +141,19 @@ def solve(layer: WeightLayer, form: str | None = None, progress=None,
 
 
 class Unrolled(wiring.Component):
-    def __init__(self, layer: WeightLayer, *, pipeline: int = 0, exact: bool = False, progress=None,
+    def __init__(self, layer: WeightLayer, *, pipeline=0, exact: bool = False, progress=None,
                  form: str | None = None, **tiles):
         if not isinstance(layer, WeightLayer):
             raise TypeError(f"MVU layer must be a model.layout.WeightLayer, not {type(layer).__name__}")
-        if not isinstance(pipeline, int) or pipeline < 0:
-            raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
+        check_pipeline(pipeline)
         self.layer = layer
         self.exact = exact
         self.in_bits = layer.input.bits
         self.graph, node_maps = solve(layer, form, progress, **tiles)     # the progress bar follows the solve
         self.maps = [OutputMap() for _ in node_maps] if exact else node_maps
         self._node_maps = node_maps
-        self.registered_levels = spread(pipeline, self.graph.depth)
+        depth = self.graph.depth
+        self.registered_levels = tuple(range(1, depth + 1)) if pipeline == FULL else spread(pipeline, depth)
         if exact:
             self.acc_width = layer.accumulator_width()
         else:

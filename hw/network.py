@@ -19,19 +19,22 @@ and the reason, before anything is elaborated.
 
 from functools import cached_property
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hbnn.model.layout import MaxPool, Network
 
-from . import argmax, dense, flatten, mvu, pool, window
+from . import argmax, dense, elastic, flatten, mvu, pool, timing, window
 from .buildable import check_buildable
+from .pipeline_setting import FULL, check_pipeline
 
 
-def layer_stages(network: Network, index: int, *, pipeline: int = 0, library=None, progress=None) -> list:
+def layer_stages(network: Network, index: int, *, pipeline=0, library=None, progress=None,
+                 min_latency: int = 0) -> list:
     """The stream stages that implement layout layer `index`, in order (`progress`, if given, is
-    called with 1 as each output of a weight layer is built)."""
+    called with 1 as each output of a weight layer is built; `min_latency` pads the weight layer's
+    stage to at least that many cycles, for a timing skeleton)."""
     layer = network.layers[index]
     previous_shape = tuple(network.input_shape) if index == 0 else network.layers[index - 1].out_shape
     if isinstance(layer, MaxPool):
@@ -41,11 +44,11 @@ def layer_stages(network: Network, index: int, *, pipeline: int = 0, library=Non
         return [window.Generator(in_shape=tuple(layer.in_shape), kernel=layer.kernel, stride=layer.stride,
                                  padding=layer.padding, level_bits=layer.input.bits,
                                  pad_level=layer.input.pad_level),
-                dense.Layer(layer, pipeline=pipeline, library=library, progress=progress)]
+                dense.Layer(layer, pipeline=pipeline, library=library, progress=progress, min_latency=min_latency)]
     if index > 0 and len(previous_shape) > 1:   # a feature map arrives one position per beat
         return [flatten.Collector(in_shape=previous_shape, level_bits=layer.input.bits),
-                dense.Layer(layer, pipeline=pipeline, library=library, progress=progress)]
-    return [dense.Layer(layer, pipeline=pipeline, library=library, progress=progress)]
+                dense.Layer(layer, pipeline=pipeline, library=library, progress=progress, min_latency=min_latency)]
+    return [dense.Layer(layer, pipeline=pipeline, library=library, progress=progress, min_latency=min_latency)]
 
 
 class Chain(wiring.Component):
@@ -81,13 +84,23 @@ def result_layout(network: Network) -> data.StructLayout:
 class Top(wiring.Component):
     """The whole network: every layer's stages as one `Chain` (submodule `layers`, stage n at
     `layers.stage<n>`), then the argmax and a result register. Ports: `i`, the first stage's input
-    stream; `o`, a stream of `result_layout(network)`."""
+    stream; `o`, a stream of `result_layout(network)`.
 
-    def __init__(self, network: Network, *, pipeline: int = 0, library=None, progress=None):
+    `pipeline=FULL` (`pipeline_setting`) registers every adder level (popcounts, combining, argmax tournament) and
+    makes the datapath elastic (`elastic.admit`): it never stalls, `ready` at the input comes from
+    a credit register, and an output FIFO absorbs the sink's backpressure. `min_latencies` (one
+    per weight layer) pads weight-layer stages, so a timing skeleton keeps the real latencies."""
+
+    def __init__(self, network: Network, *, pipeline=0, library=None, progress=None, min_latencies=None):
         check_buildable(network)
+        check_pipeline(pipeline)
         self.network = network
         self.pipeline = pipeline
-        self.layer_stages = [layer_stages(network, index, pipeline=pipeline, library=library, progress=progress)
+        self.full = pipeline == FULL
+        weight_indices = [n for n, layer in enumerate(network.layers) if not isinstance(layer, MaxPool)]
+        floors = dict(zip(weight_indices, min_latencies or [0] * len(weight_indices)))
+        self.layer_stages = [layer_stages(network, index, pipeline=pipeline, library=library, progress=progress,
+                                          min_latency=floors.get(index, 0))
                              for index in range(len(network.layers))]
         self.layers = Chain([stage for stages in self.layer_stages for stage in stages])
         self.score_width = network.weight_layers()[-1].accumulator_width()
@@ -100,9 +113,17 @@ class Top(wiring.Component):
     @cached_property
     def timing(self):
         """The exact `hw.timing.Timing` of this design, measured in simulation on its skeleton."""
-        from . import timing
+        return timing.timing(self.network, pipeline=self.pipeline, layer_latencies=self.layer_latencies)
 
-        return timing.timing(self.network, pipeline=self.pipeline)
+    @property
+    def layer_latencies(self) -> list[int]:
+        """The latency of each weight layer's `dense.Layer` stage, in layer order."""
+        return [stages[-1].latency for stages, layer in zip(self.layer_stages, self.network.layers)
+                if not isinstance(layer, MaxPool)]
+
+    @property
+    def argmax_levels(self) -> tuple[int, ...]:
+        return tuple(range(1, argmax.Unit.levels(self.network.num_classes) + 1)) if self.full else ()
 
     @property
     def latency(self) -> int:
@@ -118,16 +139,34 @@ class Top(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.layers = layers = self.layers
-        wiring.connect(m, wiring.flipped(self.i), layers.i)
-        m.submodules.argmax = pick = argmax.Unit(self.network.num_classes, width=self.score_width)
-        m.d.comb += pick.i.eq(layers.o.payload)
+        m.submodules.argmax = pick = argmax.Unit(self.network.num_classes, width=self.score_width,
+                                                 registered_levels=self.argmax_levels)
+        # The result stream: Top's own output, or in FULL mode the elastic FIFO's input.
+        result = stream.Signature(self.result_layout).create(path=("result",)) if self.full else self.o
+        if self.full:
+            beats = timing.beats_per_image(self.network)
+            bound = sum(stage.latency for stages in self.layer_stages for stage in stages
+                        if hasattr(stage, "latency")) + pick.latency + 1
+            elastic.admit(m, source=self.i, sink=self.o, inner_i=layers.i, inner_o=result,
+                          depth=elastic.depth_for(bound, beats), beats_per_item=beats)
+        else:
+            wiring.connect(m, wiring.flipped(self.i), layers.i)
 
         # Output register: the result leaves from flip-flops (one cycle of latency), and it
-        # advances, like every stage, only while its slot is free or being taken.
+        # advances, like every stage, only while its slot is free or being taken. The scores and
+        # valid wait for a pipelined argmax in registers of their own.
         advance = Signal()
-        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), layers.o.ready.eq(advance)]
+        m.d.comb += [advance.eq(~result.valid | result.ready), layers.o.ready.eq(advance),
+                     pick.en.eq(advance), pick.i.eq(layers.o.payload)]
+        valid, scores = layers.o.valid, Value.cast(layers.o.payload)
+        for stage in range(pick.latency):
+            held_valid, held_scores = Signal(name=f"argmax_valid{stage}"), Signal(len(scores), name=f"argmax_scores{stage}")
+            with m.If(advance):
+                m.d.sync += [held_valid.eq(valid), held_scores.eq(scores)]
+            valid, scores = held_valid, held_scores
         with m.If(advance):
-            m.d.sync += [self.o.valid.eq(layers.o.valid),
-                         self.o.payload.scores.eq(layers.o.payload),
-                         self.o.payload.cls.eq(pick.o)]
+            m.d.sync += [result.valid.eq(valid),
+                         result.payload.scores.eq(scores),
+                         result.payload.cls.eq(pick.o)]
         return m
+

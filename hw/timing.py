@@ -51,8 +51,9 @@ def beats_per_image(network: Network) -> int:
 
 
 def skeleton(network: Network) -> Network:
-    """`network`'s structure with one channel, 1-bit levels and one 1-bit weight per fan-in entry:
-    the same stages and the same timing, a tiny design."""
+    """`network`'s structure with one channel (the last layer keeps its classes: a pipelined
+    argmax is as deep as the real one), 1-bit levels and one 1-bit weight per fan-in entry: the
+    same stages and the same timing, a tiny design."""
     pixels = InputCode("pixels", 1, (1,))
     hidden = InputCode("residual", 1, (1,))
     input_shape = (1,) if network.layers[0].kind == "dense" else (1,) + tuple(network.input_shape[1:])
@@ -64,7 +65,7 @@ def skeleton(network: Network) -> Network:
             continue
         last = index == len(network.layers) - 1
         in_shape = (int(np.prod(shape)),) if layer.kind == "dense" else shape
-        outputs = 2 if last else 1
+        outputs = network.num_classes if last else 1     # the argmax tournament keeps its depth
         kernel, stride, padding = (1, 1, 0) if layer.kind == "dense" else (layer.kernel, layer.stride, layer.padding)
         fan_in = in_shape[0] * (kernel ** (len(in_shape) - 1) if layer.kind != "dense" else 1)
         layers.append(WeightLayer(
@@ -74,7 +75,7 @@ def skeleton(network: Network) -> Network:
             frac_bits=0, thresholds=None if last else np.zeros((outputs, 1), np.int64),
             output_code=None if last else hidden))
         shape, code = layers[-1].out_shape, hidden
-    return validate(Network(input_shape, 1, 2, tuple(layers), {"net": "skeleton"}))
+    return validate(Network(input_shape, 1, network.num_classes, tuple(layers), {"net": "skeleton"}))
 
 
 def measure(dut, *, beats_per_image: int, images: int = 8, max_cycles: int = 1_000_000) -> Timing:
@@ -112,16 +113,26 @@ def measure(dut, *, beats_per_image: int, images: int = 8, max_cycles: int = 1_0
     return Timing(results[0] - accepted[beats_per_image - 1], int(steady[0]), beats_per_image)
 
 
-def timing(network: Network, *, pipeline: int = 0) -> Timing:
+def timing(network: Network, *, pipeline=0, layer_latencies=None) -> Timing:
     """The exact latency and initiation interval of `network.Top(network, pipeline=pipeline)`,
-    measured on its skeleton."""
+    measured on its skeleton. With a fully pipelined design a weight layer's latency depends on its
+    weights (the depth of its combining tree), so the real design's `layer_latencies` are passed
+    and the skeleton's weight layers are padded to them."""
     from .network import Top
 
     frame = skeleton(network)
+    probe = None
+    if layer_latencies is not None:
+        probe = Top(frame, pipeline=pipeline, min_latencies=layer_latencies)
+        if probe.layer_latencies != list(layer_latencies):
+            raise ValueError(f"the skeleton's weight layers take {probe.layer_latencies} cycles, "
+                             f"more than the design's {list(layer_latencies)}")
     # a deep stack can take more images than the default to settle: double until it does
     for images in (8, 16, 32, 64):
         try:
-            return measure(Top(frame, pipeline=pipeline), beats_per_image=beats_per_image(frame), images=images)
+            dut = probe if probe is not None and images == 8 else Top(frame, pipeline=pipeline,
+                                                                          min_latencies=layer_latencies)
+            return measure(dut, beats_per_image=beats_per_image(frame), images=images)
         except Unsettled:
             continue
     raise Unsettled("the intervals between results did not settle within 64 images")

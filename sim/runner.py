@@ -238,11 +238,12 @@ def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simula
     inputs if the layout names none) through it in `simulator`, and compare with the golden model."""
     from hbnn.hw.generate import generate
     from hbnn.model import data, layout
+    from hbnn.hw.pipeline_setting import check_pipeline
     from hbnn.model.config import check_count
     from hbnn.model.export import pixel_codes
 
     check_count("images", images)
-    check_count("pipeline depth", pipeline, minimum=0)
+    check_pipeline(pipeline)
     tools.require(*tools.programs_for_simulator(simulator))
     network = layout.load(layout_path)
     name = Path(layout_path).stem

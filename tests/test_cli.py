@@ -76,7 +76,8 @@ BAD_INPUTS = [
      "unknown FPGA family 'xc7'; choose one of: ice40, ecp5"),
     (["generate", "{layout}", "--popcount", "fast", "-o", "{build}/x.v"],
      "unknown popcount strategy 'fast'; choose one of: generic, mapped, cse"),
-    (["generate", "{layout}", "--pipeline", "-1"], "argument --pipeline: must be a non-negative integer, not -1"),
+    (["generate", "{layout}", "--pipeline", "-1"],
+     "argument --pipeline: must be a non-negative integer or 'full', not '-1'"),
     (["generate", "{build}/none.npz"], "layout '{build}/none.npz' does not exist"),
     (["generate", "{pixels_0}"], "network: field 'pixel_bits' is 0, expected 1..8"),
     (["generate", "{pixels_minus_1}"], "network: field 'pixel_bits' is -1, expected 1..8"),
@@ -214,7 +215,7 @@ def test_help_is_fast_and_shows_every_default():
     for command in ("generate", "simulate", "synth", "compare"):
         text = " ".join(subprocess.run([sys.executable, "-m", "hbnn", command, "--help"], capture_output=True,
                                        text=True, check=True).stdout.split())
-        assert "--pipeline PIPELINE" in text and "(default: 0)" in text and "(default: generic)" in text
+        assert "--pipeline N|full" in text and "(default: 0)" in text and "(default: generic)" in text
 
 
 def test_train_then_evaluate(capsys, tmp_path):

@@ -74,7 +74,7 @@ def test_a_matching_checkpoint_is_reused(tmp_path):
     ({"mixes": ()}, "no bit mixes given; name at least one, e.g. 1,1.4,2"),
     ({"mixes": ("1", "1.4", "seven")}, "unknown weight mix 'seven'; give percentages like 70/20/10 or one of: "),
     ({"images": 0}, "images must be a positive integer, not 0"),
-    ({"pipeline": -1}, "pipeline depth must be a non-negative integer, not -1"),
+    ({"pipeline": -1}, "the pipeline setting must be a non-negative integer or 'full', not -1"),
     ({"seed": -2}, "seed must be a non-negative integer, not -2"),
     ({"popcount": "fast"}, "unknown popcount strategy 'fast'; choose one of: generic, mapped"),
     ({"simulator": "questa"}, "unknown simulator 'questa'; choose one of: icarus, verilator"),

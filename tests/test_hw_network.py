@@ -76,21 +76,19 @@ def test_whole_digits_mlp_every_layer(digits_mlp):
         levels = out
 
 
-def test_full_throughput_without_stalls(digits_mlp):
-    """With an always-ready sink and an always-valid source, one image per cycle."""
+def back_to_back(top, network, pixels):
+    """Cycles at which an always-valid source's images were accepted and an always-ready sink's
+    results appeared."""
     from amaranth.sim import Simulator
 
-    pixels = pixel_codes(digits_mlp, data.load("digits").test_x[:20])
-    top = network.Top(digits_mlp, pipeline=2)
     simulator = Simulator(top)
     simulator.add_clock(1e-6)
     accepted, produced = [], []
 
     async def bench(ctx):
         ctx.set(top.o.ready, 1)
-        ctx.set(top.i.valid, 1)
         for cycle in range(len(pixels) + top.latency + 2):
-            ctx.set(top.i.payload, pack(pixels[min(cycle, len(pixels) - 1)], digits_mlp.pixel_bits))
+            ctx.set(top.i.payload, pack(pixels[min(cycle, len(pixels) - 1)], network.pixel_bits))
             ctx.set(top.i.valid, cycle < len(pixels))
             _, _, ready, valid = await ctx.tick().sample(top.i.ready, top.o.valid)
             if cycle < len(pixels) and ready:
@@ -100,6 +98,14 @@ def test_full_throughput_without_stalls(digits_mlp):
 
     simulator.add_testbench(bench)
     simulator.run()
+    return accepted, produced
+
+
+def test_full_throughput_without_stalls(digits_mlp):
+    """With an always-ready sink and an always-valid source, one image per cycle."""
+    pixels = pixel_codes(digits_mlp, data.load("digits").test_x[:20])
+    top = network.Top(digits_mlp, pipeline=2)
+    accepted, produced = back_to_back(top, digits_mlp, pixels)
     assert accepted == list(range(len(pixels)))
     assert produced == [c + top.latency for c in range(len(pixels))]
 
@@ -108,30 +114,12 @@ def test_a_fully_pipelined_mlp_takes_one_image_per_cycle_and_is_bit_exact(digits
     """pipeline="full": every adder level registered, the datapath elastic; always-valid source and
     always-ready sink give one result per cycle `latency` cycles later, and the results are the
     golden model's, also under random idle and backpressure."""
-    from amaranth.sim import Simulator
-
     from hbnn.sim.network_check import check
 
     pixels = pixel_codes(digits_mlp, data.load("digits").test_x[:40])
     top = network.Top(digits_mlp, pipeline="full")
     assert top.initiation_interval == 1 and top.latency > 2 * (3 + 1) + 1
-    simulator = Simulator(top)
-    simulator.add_clock(1e-6)
-    accepted, produced = [], []
-
-    async def bench(ctx):
-        ctx.set(top.o.ready, 1)
-        for cycle in range(len(pixels) + top.latency + 2):
-            ctx.set(top.i.payload, pack(pixels[min(cycle, len(pixels) - 1)], digits_mlp.pixel_bits))
-            ctx.set(top.i.valid, cycle < len(pixels))
-            _, _, ready, valid = await ctx.tick().sample(top.i.ready, top.o.valid)
-            if cycle < len(pixels) and ready:
-                accepted.append(cycle)
-            if valid:
-                produced.append(cycle)
-
-    simulator.add_testbench(bench)
-    simulator.run()
+    accepted, produced = back_to_back(top, digits_mlp, pixels)
     assert accepted == list(range(len(pixels)))
     assert produced == [c + top.latency for c in range(len(pixels))]
     for seed in (1, 2):

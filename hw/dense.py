@@ -39,6 +39,12 @@ class Layer(wiring.Component):
             self.mvu = mvu_shared.Unrolled(layer, pipeline=pipeline, exact=layer.is_last, progress=progress)
         else:
             self.mvu = mvu.Unrolled(layer, pipeline=pipeline, library=library, progress=progress)
+        # Set by `network.Top` when nothing after this stage can ever hold its output back (a fully
+        # pipelined, elastic datapath of dense layers): then the stage never stalls, and its
+        # registers have no clock enable. Kept hierarchy stops yosys from finding that out itself:
+        # an always-high `o.ready` arrives through a port (nextpnr's critical path was exactly this
+        # enable, 9.3 ns of routing to the flip-flops of layer 0, on the 1.4-bit digits MLP).
+        self.free_running = False
         # extra output registers up to `min_latency` (a timing skeleton matching the real layer)
         self.padding = max(0, min_latency - (self.mvu.latency + 1))
         super().__init__({
@@ -58,7 +64,7 @@ class Layer(wiring.Component):
 
         # Stall control: advance when the output slot is free or being taken.
         advance = Signal()
-        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), unit.en.eq(advance),
+        m.d.comb += [advance.eq(1 if self.free_running else ~self.o.valid | self.o.ready), unit.en.eq(advance),
                      self.i.ready.eq(advance), unit.i.eq(self.i.payload)]
         valid = self.i.valid
         for stage in range(self.latency):

@@ -103,6 +103,11 @@ class Top(wiring.Component):
                                           min_latency=floors.get(index, 0))
                              for index in range(len(network.layers))]
         self.layers = Chain([stage for stages in self.layer_stages for stage in stages])
+        if self.full:     # the dense layers after the last stage that can stall never stall
+            for stage in reversed(self.layers.stages):
+                if not isinstance(stage, dense.Layer):
+                    break
+                stage.free_running = True
         self.score_width = network.weight_layers()[-1].accumulator_width()
         self.result_layout = result_layout(network)
         super().__init__({"i": In(self.layers.i.signature.flip()),
@@ -156,7 +161,7 @@ class Top(wiring.Component):
         # advances, like every stage, only while its slot is free or being taken. The scores and
         # valid wait for a pipelined argmax in registers of their own.
         advance = Signal()
-        m.d.comb += [advance.eq(~result.valid | result.ready), layers.o.ready.eq(advance),
+        m.d.comb += [advance.eq(1 if self.full else ~result.valid | result.ready), layers.o.ready.eq(advance),
                      pick.en.eq(advance), pick.i.eq(layers.o.payload)]
         valid, scores = layers.o.valid, Value.cast(layers.o.payload)
         for stage in range(pick.latency):

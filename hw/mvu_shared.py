@@ -32,8 +32,9 @@ and `o` carries Y_o.
 
 Ports as `mvu.Unrolled`: `i` (fan-in x input bits), `o` (array of signed values, `acc_width` bits),
 `en` (clock enable of the pipeline registers). `pipeline` registers are spread over the graph's
-levels (adds on the longest path, `adders.spread`; `pipeline_setting.FULL`: one after every level); a value used in a later stage than it is made
-is carried there by registers, so every path has the same `latency`.
+levels (adds on the longest path, `adders.spread`; `pipeline_setting.FULL`: one after every
+level); a value used in a later stage than it is made is carried there by registers, so every
+path has the same `latency`.
 """
 
 import numpy as np

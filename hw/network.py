@@ -86,9 +86,9 @@ class Top(wiring.Component):
     `layers.stage<n>`), then the argmax and a result register. Ports: `i`, the first stage's input
     stream; `o`, a stream of `result_layout(network)`.
 
-    `pipeline=FULL` (`pipeline_setting`) registers every adder level (popcounts, combining, argmax tournament) and
-    makes the datapath elastic (`elastic.admit`): it never stalls, `ready` at the input comes from
-    a credit register, and an output FIFO absorbs the sink's backpressure. `min_latencies` (one
+    `pipeline=FULL` (`pipeline_setting`) registers every adder level (popcounts, combining, argmax
+    tournament) and makes the datapath elastic (`elastic.admit`): it never stalls, `ready` at the
+    input comes from a credit register, and an output FIFO absorbs the sink's backpressure. `min_latencies` (one
     per weight layer) pads weight-layer stages, so a timing skeleton keeps the real latencies."""
 
     def __init__(self, network: Network, *, pipeline=0, library=None, progress=None, min_latencies=None):
@@ -150,6 +150,9 @@ class Top(wiring.Component):
         result = stream.Signature(self.result_layout).create(path=("result",)) if self.full else self.o
         if self.full:
             beats = timing.beats_per_image(self.network)
+            # FIFO depth for full rate from the stages' own latencies (pool and flatten stages have
+            # none: a CNN's bound is low, which costs rate only in nets whose interval is the
+            # image's pixel positions anyway; the credits keep every image whatever the depth)
             bound = sum(stage.latency for stages in self.layer_stages for stage in stages
                         if hasattr(stage, "latency")) + pick.latency + 1
             elastic.admit(m, source=self.i, sink=self.o, inner_i=layers.i, inner_o=result,
@@ -174,4 +177,3 @@ class Top(wiring.Component):
                          result.payload.scores.eq(scores),
                          result.payload.cls.eq(pick.o)]
         return m
-

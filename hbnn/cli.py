@@ -149,6 +149,12 @@ def _add_pipeline_option(parser) -> None:
                              "credit-counted input, output FIFO")
 
 
+def _add_placement_seeds_option(parser) -> None:
+    parser.add_argument("--placement-seeds", type=_positive, default=1, metavar="N",
+                        help="place and route each design N times (nextpnr's default seed, then --seed 2, "
+                             "3, ...) and report the median Fmax; each placement takes as long as the first")
+
+
 def _add_simulator_option(parser) -> None:
     from hbnn.tools import SIMULATORS
 
@@ -254,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--build", default=commands.BUILD, help="folder for the build")
     synth.add_argument("--quiet", action="store_true", help="no progress messages")
     _add_popcount_options(synth, family=False)
+    _add_placement_seeds_option(synth)
 
     compare = command("compare", commands.compare,
                       "one net at several bit mixes: accuracy, LUTs, Fmax, energy",
@@ -272,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--no-energy", action="store_true", help="skip the energy estimate")
     _add_pipeline_option(compare)
     _add_popcount_options(compare, family=False)
+    _add_placement_seeds_option(compare)
 
     experiment = command("experiment", commands.experiment, "reproduce a paper experiment",
                          "reconstruction: error vs average bits on Gaussian data (Fromm et al., Fig. 2a); "

@@ -234,7 +234,8 @@ def synth(args) -> int:
     from hbnn.boards.flow import synthesize
 
     report = synthesize(network, board, build_dir, bitstream=args.bitstream, pipeline=args.pipeline,
-                        popcount=strategy.name, say=_reporter(args), progress=not args.quiet)
+                        popcount=strategy.name, say=_reporter(args), progress=not args.quiet,
+                        placement_seeds=args.placement_seeds)
     print(report.summary(board.title))
     print(f"reports: {build_dir / 'report.json'}" + (f", bitstream: {build_dir / report.bitstream}"
                                                       if report.bitstream else ""))
@@ -245,7 +246,7 @@ def compare(args) -> int:
     return _compare(args, dataset=args.dataset, net=args.net, board=args.board,
                     mixes=tuple(mix.strip() for mix in args.mixes.split(",") if mix.strip()),
                     width=args.width, ratio_digits=args.ratio_digits, popcount=args.popcount,
-                    pipeline=args.pipeline, energy=not args.no_energy)
+                    pipeline=args.pipeline, energy=not args.no_energy, placement_seeds=args.placement_seeds)
 
 
 def demo(args) -> int:

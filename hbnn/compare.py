@@ -104,6 +104,7 @@ class Plan:
     root: Path
     checkpoint_suffix: str               # tells apart nets the default checkpoint name does not
     build_suffix: str                    # tells apart builds of one layout (popcount, pipeline)
+    placement_seeds: int = 1             # nextpnr placements per design; Fmax is their median
 
     @property
     def name(self) -> str:
@@ -113,7 +114,7 @@ class Plan:
 def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
          width: int | None = None, ratio_digits: int = 0, seed: int = 0, images: int = 20,
          simulator: str = "icarus", root: str | Path = "build", energy: bool = True,
-         popcount: str = "generic", pipeline: int = 0) -> Plan:
+         popcount: str = "generic", pipeline: int = 0, placement_seeds: int = 1) -> Plan:
     """Check every option of a comparison and find every program it will run, before any work:
     a bad value or a missing tool is one `ConfigError` in well under a second."""
     from hbnn import tools
@@ -135,6 +136,7 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
     TrainConfig(seed=seed)
     check_count("images", images)
     check_pipeline(pipeline)
+    check_count("placement seeds", placement_seeds)
     strategy = strategy_for(popcount, board.family)
     programs = tools.programs_for_simulator(simulator) + board_tools.programs(board.family)
     if energy:       # switching activity in Icarus, transistor count with yosys
@@ -143,7 +145,7 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
     checkpoint_suffix = (f"-width{width}" if width else "") + (f"-rd{ratio_digits}" if ratio_digits else "")
     build_suffix = ("" if popcount == "generic" else f"-{popcount}") + (f"-p{pipeline}" if pipeline else "")
     return Plan(configs, mixes, board, strategy, pipeline, seed, images, simulator, energy, Path(root),
-                checkpoint_suffix, build_suffix)
+                checkpoint_suffix, build_suffix, placement_seeds)
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,8 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
     # short one: the two workers (yosys, nextpnr and Icarus use a core each) end close together.
     order = sorted(range(len(builds)), key=lambda index: -_lanes(prepared[index].network))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        submitted = {index: pool.submit(builds[index].run, progress=progress) for index in order}
+        submitted = {index: pool.submit(builds[index].run, progress=progress,
+                                        placement_seeds=checked.placement_seeds) for index in order}
         synth_jobs = [submitted[index] for index in range(len(builds))]
         energy_jobs = [pool.submit(_activity_and_transistors, one.network, one.generated, one.pixels,
                                    build_dir=root / "energy" / one.checkpoint_path.stem) if checked.energy else None
@@ -241,7 +244,7 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
             measured, transistors = energy_job.result()
             estimate = _energy(one.network, synthesis, measured, transistors)
         say(f"{one.mix} bits: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
-            f"Fmax {synthesis.placement.fmax_mhz:.1f} MHz"
+            f"Fmax {synthesis.fmax_mhz:.1f} MHz"
             + ("" if estimate is None else f", about {estimate['fpga_nj_per_image']:.2f} nJ per image"))
         rows.append(MixResult(one.mix, average_bits(one.network), one.accuracy, one.float_accuracy,
                               len(one.pixels), synthesis, estimate, str(one.layout_path), str(build.build_dir)))
@@ -298,7 +301,7 @@ def _energy(network, synthesis: SynthesisReport, measured, transistors: int) -> 
     result = energy.estimate(family=synthesis.family, lut4=cells.lut4, ff=cells.flip_flops, carry=cells.carry,
                              activity=measured, cycles_per_image=synthesis.initiation_interval,
                              transistors=transistors, operations=asic_proxy.operation_counts(network),
-                             clock_hz=synthesis.placement.fmax_mhz * 1e6)
+                             clock_hz=synthesis.fmax_mhz * 1e6)
     return {**asdict(result), "activity_factor": measured.activity_factor,
             "toggles_per_image": measured.toggles_per_image, "transistors": transistors}
 
@@ -306,8 +309,8 @@ def _energy(network, synthesis: SynthesisReport, measured, transistors: int) -> 
 # -- outputs -------------------------------------------------------------------------------------
 
 COLUMNS = ("weights", "average_bits", "accuracy_percent", "pytorch_accuracy_percent", "lut4", "carry",
-           "flip_flops", "logic_placed", "fmax_mhz", "images_per_second", "energy_nj_per_image",
-           "simulated_images")
+           "flip_flops", "logic_placed", "fmax_mhz", "latency_cycles", "latency_ns", "images_per_second",
+           "lut4_ns", "energy_nj_per_image", "simulated_images")
 
 
 def table_rows(rows: list[MixResult]) -> list[dict]:
@@ -320,8 +323,9 @@ def table_rows(rows: list[MixResult]) -> list[dict]:
             "accuracy_percent": round(100 * row.accuracy, 2),
             "pytorch_accuracy_percent": round(100 * row.float_accuracy, 2),
             "lut4": row.lut4, "carry": synthesis.cells.carry, "flip_flops": synthesis.cells.flip_flops,
-            "logic_placed": synthesis.placement.logic.used, "fmax_mhz": round(synthesis.placement.fmax_mhz, 2),
-            "images_per_second": round(synthesis.images_per_second),
+            "logic_placed": synthesis.placement.logic.used, "fmax_mhz": round(synthesis.fmax_mhz, 2),
+            "latency_cycles": synthesis.latency_cycles, "latency_ns": round(synthesis.latency_ns, 1),
+            "images_per_second": round(synthesis.images_per_second), "lut4_ns": round(synthesis.lut4_ns),
             "energy_nj_per_image": None if row.energy is None else round(row.energy["fpga_nj_per_image"], 3),
             "simulated_images": row.simulated_images,
         })
@@ -331,14 +335,14 @@ def table_rows(rows: list[MixResult]) -> list[dict]:
 def format_table(comparison_rows: list[MixResult], board: Board) -> str:
     """The comparison as an aligned text table."""
     header = (f"{'weights':>8} {'avg bits':>8} {'accuracy':>9} {'LUT4':>8} {'FF':>6} {'Fmax MHz':>9} "
-              f"{'images/s':>11} {'nJ/image':>9}")
-    lines = [f"{board.title}; LUT4 includes the LUT4s inside carry cells; energy is an estimate "
-             f"(docs/energy.md)", header]
+              f"{'latency ns':>10} {'images/s':>11} {'LUT4 x ns':>10} {'nJ/image':>9}")
+    lines = [f"{board.title}; LUT4 includes the LUT4s inside carry cells; LUT4 x ns = LUT4 x ns per "
+             f"image (area-delay); energy is an estimate (docs/energy.md)", header]
     for row in table_rows(comparison_rows):
         energy = "-" if row["energy_nj_per_image"] is None else f"{row['energy_nj_per_image']:.2f}"
         lines.append(f"{row['weights']:>8} {row['average_bits']:8.3f} {row['accuracy_percent']:8.2f}% "
                      f"{row['lut4']:8,} {row['flip_flops']:6,} {row['fmax_mhz']:9.1f} "
-                     f"{row['images_per_second']:11,.0f} {energy:>9}")
+                     f"{row['latency_ns']:10,.0f} {row['images_per_second']:11,.0f} {row['lut4_ns']:10,} {energy:>9}")
     return "\n".join(lines)
 
 
@@ -362,8 +366,9 @@ def _write_outputs(out_dir: Path, dataset: str, net: str, board: Board, rows: li
 
 
 def _plot(rows: list[MixResult], board: Board, title: str) -> bytes:
-    """PNG: LUT4 (left axis) and accuracy (right axis) against average bits, with the linear cost
-    line LUT4(b) = LUT4(2) * b / 2 the Middle-Out paper assumes."""
+    """PNG, two panels against average bits. Left: LUT4 (left axis) and accuracy (right axis),
+    with the linear cost line LUT4(b) = LUT4(2) * b / 2 the Middle-Out paper assumes. Right:
+    throughput (images/s) and area-delay (LUT4 x ns per image)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -372,7 +377,7 @@ def _plot(rows: list[MixResult], board: Board, title: str) -> bytes:
     ordered = sorted(rows, key=lambda row: row.average_bits)
     bits = [row.average_bits for row in ordered]
     luts = [row.lut4 for row in ordered]
-    figure, luts_axis = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    figure, (luts_axis, speed_axis) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
     luts_axis.plot(bits, luts, "o-", color="tab:blue", label="LUT4 (measured, yosys)")
     two = [row for row in ordered if abs(row.average_bits - 2) < 1e-9]
     if two:
@@ -393,6 +398,21 @@ def _plot(rows: list[MixResult], board: Board, title: str) -> bytes:
     more = accuracy_axis.get_legend_handles_labels()
     luts_axis.legend(handles[0] + more[0], handles[1] + more[1], loc="lower center", fontsize=8)
     luts_axis.set_title(f"{title} on {board.title}", fontsize=9)
+    speed_axis.plot(bits, [row.synthesis.images_per_second / 1e6 for row in ordered], "o-", color="tab:green",
+                    label="throughput (M images/s, core at Fmax)")
+    speed_axis.set_xlabel("average weight bits")
+    speed_axis.set_ylabel("M images/s")
+    speed_axis.set_xlim(0, max(bits) * 1.05)
+    speed_axis.set_ylim(0, max(row.synthesis.images_per_second / 1e6 for row in ordered) * 1.2)
+    area_delay_axis = speed_axis.twinx()
+    area_delay_axis.plot(bits, [row.synthesis.lut4_ns / 1e3 for row in ordered], "s-", color="tab:purple",
+                         label="area-delay (LUT4 x us per image)")
+    area_delay_axis.set_ylabel("LUT4 x us per image")
+    area_delay_axis.set_ylim(0, max(row.synthesis.lut4_ns / 1e3 for row in ordered) * 1.2)
+    handles = speed_axis.get_legend_handles_labels()
+    more = area_delay_axis.get_legend_handles_labels()
+    speed_axis.legend(handles[0] + more[0], handles[1] + more[1], loc="lower center", fontsize=8)
+    speed_axis.set_title("throughput and area-delay", fontsize=9)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

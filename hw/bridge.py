@@ -16,9 +16,12 @@ from amaranth.hdl import Cat, Elaboratable, Module, Signal, Value
 from amaranth.lib import data, io, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from . import uart
+from . import stream_register, uart
 
 __all__ = ["BoardTop", "UartBridge", "board_top"]
+
+#: `edge_stages` for a fully pipelined core (`--pipeline full`): two register hops each way
+EDGE_STAGES_FULL = 2
 
 
 def _stream_port(core, name: str, flow) -> bool:
@@ -54,9 +57,15 @@ class UartBridge(wiring.Component):
     - `busy` (out): a beat is being gathered or waits for the core, or a result byte is being sent.
     - `framing_error`, `overrun` (out): sticky until reset; a byte was dropped because its stop bit
       was 0, or because it arrived while the previous byte waited (see above).
+
+    `edge_stages`: stream registers (`stream_register.Stage`) between the bridge and each port of
+    the core. The bridge sits by the UART pins and a large core spans the device, so without them
+    a ready or valid crosses the chip inside one cycle (the critical path of the first fully
+    pipelined digits MLP on the ECP5-85F); each stage adds a cycle and halves the bridge's
+    internal rate, which the UART never comes near.
     """
 
-    def __init__(self, core, *, divisor: int):
+    def __init__(self, core, *, divisor: int, edge_stages: int = 0):
         if not isinstance(core, wiring.Component):
             raise TypeError(f"Network core must be a wiring.Component, not {core!r}")
         if not _stream_port(core, "i", In) or not _stream_port(core, "o", Out):
@@ -74,6 +83,7 @@ class UartBridge(wiring.Component):
         if in_width == 0:
             raise ValueError("Network core input beats must be at least 1 bit wide, not 0")
         self.core = core
+        self.edge_stages = edge_stages
         self.divisor = uart.check_divisor(divisor)
         self.in_width = in_width
         self.cls_width = cls_width
@@ -97,6 +107,13 @@ class UartBridge(wiring.Component):
         m.submodules.transmitter = transmitter = uart.Transmitter(divisor=self.divisor)
         m.submodules.core = core = self.core
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx)]
+        # the streams the bridge drives and reads: the core's own, or the ends of register chains
+        inlet, outlet = core.i, core.o
+        if self.edge_stages:
+            inlet, to_core = stream_register.chain(m, core.i.payload.shape(), self.edge_stages, name="to_core")
+            from_core, outlet = stream_register.chain(m, core.o.payload.shape(), self.edge_stages, name="from_core")
+            wiring.connect(m, to_core, core.i)
+            wiring.connect(m, core.o, from_core)
 
         # Input: bytes enter `gather` from the top, so after `beat_bytes` of them the first is the
         # least significant; the complete beat moves to the core's input register if that is free.
@@ -104,10 +121,10 @@ class UartBridge(wiring.Component):
         count = Signal(range(self.beat_bytes))  # bytes gathered for the current beat
         beat = Signal(self.in_width)
         beat_valid = Signal()
-        m.d.comb += [Value.cast(core.i.payload).eq(beat), core.i.valid.eq(beat_valid)]
+        m.d.comb += [Value.cast(inlet.payload).eq(beat), inlet.valid.eq(beat_valid)]
 
-        beat_taken = beat_valid & core.i.ready
-        beat_free = ~beat_valid | core.i.ready
+        beat_taken = beat_valid & inlet.ready
+        beat_free = ~beat_valid | inlet.ready
         last_byte = count == self.beat_bytes - 1
         byte_taken = receiver.o.valid & receiver.o.ready
         gathered = Cat(gather[8:], receiver.o.payload)
@@ -122,15 +139,19 @@ class UartBridge(wiring.Component):
                 m.d.sync += count.eq(count + 1)
 
         # Output: one byte per result; the transmitter holds the core while a byte is on the line.
-        result_cls = core.o.payload["cls"]
+        result_cls = outlet.payload["cls"]
         m.d.comb += [transmitter.i.payload.eq(result_cls),
-                     transmitter.i.valid.eq(core.o.valid),
-                     core.o.ready.eq(transmitter.i.ready)]
-        with m.If(core.o.valid & core.o.ready):
+                     transmitter.i.valid.eq(outlet.valid),
+                     outlet.ready.eq(transmitter.i.ready)]
+        with m.If(outlet.valid & outlet.ready):
             m.d.sync += self.cls.eq(result_cls)
 
         # Status
-        m.d.comb += self.busy.eq((count != 0) | beat_valid | transmitter.busy)
+        busy = (count != 0) | beat_valid | transmitter.busy
+        for side in ("to_core", "from_core"):        # a beat or a result inside the edge stages
+            for index in range(self.edge_stages):
+                busy = busy | m.submodules[f"{side}{index}"].o.valid
+        m.d.comb += self.busy.eq(busy)
         with m.If(receiver.error):
             m.d.sync += self.framing_error.eq(1)
         with m.If(receiver.overrun):
@@ -143,8 +164,8 @@ class BoardTop(Elaboratable):
     bit n of `cls`; LEDs the board lacks are skipped). The `sync` domain is the board's default
     clock, which Amaranth creates on its own."""
 
-    def __init__(self, core, *, divisor: int):
-        self.bridge = UartBridge(core, divisor=divisor)
+    def __init__(self, core, *, divisor: int, edge_stages: int = 0):
+        self.bridge = UartBridge(core, divisor=divisor, edge_stages=edge_stages)
 
     def elaborate(self, platform):
         m = Module()
@@ -168,7 +189,7 @@ class BoardTop(Elaboratable):
         return m
 
 
-def board_top(core, platform, *, baud: int = 115200) -> BoardTop:
+def board_top(core, platform, *, baud: int = 115200, edge_stages: int = 0) -> BoardTop:
     """`core` behind UART 0 of `platform` (an amaranth-boards platform) at `baud` bits per second.
 
     The bit time is `divisor = round(platform.default_clk_frequency / baud)` cycles; a rate that
@@ -188,4 +209,4 @@ def board_top(core, platform, *, baud: int = 115200) -> BoardTop:
     if mismatch > 0.02:
         raise ValueError(f"Baud rate {baud} is {mismatch:.1%} off with divisor {divisor} at "
                          f"{frequency / 1e6:g} MHz; it must be within 2%")
-    return BoardTop(core, divisor=divisor)
+    return BoardTop(core, divisor=divisor, edge_stages=edge_stages)

@@ -44,13 +44,21 @@ class Layer(wiring.Component):
         # registers have no clock enable. Kept hierarchy stops yosys from finding that out itself:
         # an always-high `o.ready` arrives through a port (nextpnr's critical path was exactly this
         # enable, 9.3 ns of routing to the flip-flops of layer 0, on the 1.4-bit digits MLP).
-        self.free_running = False
+        self._free_running = False
         # extra output registers up to `min_latency` (a timing skeleton matching the real layer)
         self.padding = max(0, min_latency - (self.mvu.latency + 1))
         super().__init__({
             "i": In(stream.Signature(layer.fan_in * layer.input.bits)),
             "o": Out(stream.Signature(output_shape(layer))),
         })
+
+    @property
+    def free_running(self) -> bool:
+        return self._free_running
+
+    @free_running.setter
+    def free_running(self, value: bool):
+        self._free_running = self.mvu.free_running = value
 
     @property
     def latency(self) -> int:

@@ -28,8 +28,9 @@ Ports: `i` (fan-in x input bits; element j at bits [j b, (j+1) b)),
 clock enable of the pipeline registers. `pipeline` register levels sit inside the popcount trees,
 aligned so every lane has the same `latency`. `pipeline="full"` registers every adder level: each
 popcount level, and each level of the combining tree, which then takes a positive and a negative
-popcount as two terms instead of subtracting them first (one add per stage); `latency` = popcount
-depth + combining depth, both known before elaboration (`_plan`). With a `popcount_library.Library` the popcounts are
+popcount as two terms instead of subtracting them first (one add per stage), and gives each group
+of outputs its own registered copy of the input (`fanout`: a register tree); `latency` = fan-out
+depth + popcount depth + combining depth, all known before elaboration (`_plan`). With a `popcount_library.Library` the popcounts are
 instances of shared modules (fast Verilog generation); by default (`popcount_library.Inline`) they
 are trees built in place (what the Amaranth simulator runs). Either builds them with its
 `popcount.Strategy` (generic adder trees, or mapped vendor cells).
@@ -44,7 +45,7 @@ from amaranth.lib.wiring import In, Out
 
 from hbnn.model.layout import WeightLayer
 
-from . import popcount_library
+from . import fanout, popcount_library
 from .adders import balanced_sum, constant_product_terms, signed_digits, spread, tree_depth
 from .pipeline_setting import FULL, check_pipeline
 from .threshold import IDENTITY
@@ -86,6 +87,14 @@ class Unrolled(wiring.Component):
         largest = int((layer.bits > 0).sum(axis=1).max())
         popcount_depth = tree_depth(largest)
         self.plans = [self._plan(o) for o in range(layer.out_channels)]
+        # Full pipelining: each group of outputs reads its own registered copy of the input
+        # (`fanout`), so no input bit drives lanes all over the layer from one flip-flop.
+        self.groups = fanout.groups(layer.out_channels) if self.full else [range(layer.out_channels)]
+        self.fanout_depth = fanout.depth(len(self.groups))
+        # Set (through `dense.Layer.free_running`) when the pipeline never stalls: the copies'
+        # registers then have no clock enable (they sit in kept modules, where a constant enable
+        # arriving through a port would not be optimized away).
+        self.free_running = False
         if self.full:
             self.registered_levels = tuple(range(1, popcount_depth + 1))
             self.combining_levels = tuple(range(1, max(tree_depth(p.terms()) for p in self.plans) + 1))
@@ -100,7 +109,7 @@ class Unrolled(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return len(self.registered_levels) + len(self.combining_levels)
+        return self.fanout_depth + len(self.registered_levels) + len(self.combining_levels)
 
     @property
     def maps(self) -> list:
@@ -111,16 +120,15 @@ class Unrolled(wiring.Component):
     def accumulator_shape(layer: WeightLayer):
         return signed(layer.accumulator_width())
 
-    def input_plane_bit(self, j: int, k: int):
-        """Bit k of input element j in the popcount's sense (see the module docstring)."""
+    def input_bits(self, count: Count) -> list[list[int]]:
+        """Per element of `count`, the positions in `i` of the bits it sums: bit k of element j in
+        the popcount's sense (module docstring), or all of a pixel's bits (LSB first)."""
         b = self.in_bits
+        if count.plane is None:
+            return [list(range(j * b, (j + 1) * b)) for j in count.members]          # a pixel u
         if self.layer.input.kind == "pixels":
-            return self.i[j * b + k]                  # u_t, t = k (LSB first)
-        return self.i[j * b + (b - 1 - k)]            # plane k of a level, MSB first; 1 = +1
-
-    def pixel(self, j: int):
-        """Input element j as an unsigned pixel value (pixel inputs)."""
-        return self.i[j * self.in_bits:(j + 1) * self.in_bits]
+            return [[j * b + count.plane] for j in count.members]                    # u_t, t = k
+        return [[j * b + (b - 1 - count.plane)] for j in count.members]    # level plane k, MSB first
 
     def _plan(self, o: int) -> OutputPlan:
         """Output o as popcounts times constants (module docstring), before any logic is built."""
@@ -176,38 +184,49 @@ class Unrolled(wiring.Component):
                                Count(f"o{o}_p{i}_k{k}_neg", negative_members, k), 2 * r * q)
         return plan
 
-    def _popcount(self, m: Module, count: Count):
-        """Sum of the count's elements (equal-width unsigned values: bits, or pixels), registered at
-        `registered_levels`, from the popcount source (shared module instance, or inline tree)."""
-        if count.plane is None:
-            elements = [self.pixel(j) for j in count.members]
-        else:
-            elements = [self.input_plane_bit(j, count.plane) for j in count.members]
+    def _popcount(self, m: Module, count: Count, source):
+        """Sum of the count's elements of `source` (`i` or a copy of it; equal-width unsigned
+        values: bits, or pixels), registered at `registered_levels`, from the popcount source
+        (shared module instance, or inline tree)."""
+        elements = self.input_bits(count)
         bits = len(elements[0])
         lanes = Signal(len(elements) * bits, name=f"{count.name}_in")
-        m.d.comb += lanes.eq(Cat(*elements))
+        m.d.comb += lanes.eq(Cat(*(source[position] for element in elements for position in element)))
         return self.library.instantiate(m, lanes, element_bits=bits, registered_levels=self.registered_levels,
-                                        enable=self.en, name=count.name)
+                                        enable=self.en, name=count.name, by_fours=self.full)
+
+    def _input_needs(self, group: range) -> set[int]:
+        """The bits of `i` that the own (not shared) counts of a group's outputs read."""
+        return {position for o in group for plus, minus, _ in self.plans[o].parts
+                for count in (plus, minus) if count is not None and not count.shared
+                for element in self.input_bits(count) for position in element}
 
     def elaborate(self, platform):
         m = Module()
-        shared = {}   # the whole-fan-in totals, built once for every output
+        enable = None if self.free_running else self.en
+        inputs = fanout.tree(m, self.i, [self._input_needs(group) for group in self.groups],
+                             name="i", enable=enable)
+        group_of = {o: g for g, group in enumerate(self.groups) for o in group}
+        shared = {}   # the whole-fan-in totals, built once for every output, and copied per group
 
-        def popcount(count: Count):
+        def popcount(count: Count, o: int):
             if not count.shared:
-                return self._popcount(m, count)
+                return self._popcount(m, count, inputs[group_of[o]])
             if count.name not in shared:
-                shared[count.name] = self._popcount(m, count)
-            return shared[count.name]
+                total = self._popcount(m, count, self.i)
+                copies = fanout.tree(m, total, [set(range(len(total)))] * len(self.groups),
+                                     name=count.name, enable=enable)
+                shared[count.name] = copies
+            return shared[count.name][group_of[o]]
 
         for o, plan in enumerate(self.plans):
             terms = []
             for plus, minus, multiplier in plan.parts:
                 if minus is None or plus is None:
-                    value = popcount(plus) if minus is None else -popcount(minus)
+                    value = popcount(plus, o) if minus is None else -popcount(minus, o)
                     terms.extend(constant_product_terms(value, multiplier))
                     continue
-                positive, negative = popcount(plus), popcount(minus)
+                positive, negative = popcount(plus, o), popcount(minus, o)
                 difference = Signal(signed(max(len(positive), len(negative)) + 1), name=f"{plus.name[:-4]}_diff")
                 # positive + (-negative) as the generic tables were measured; yosys builds the
                 # negation as a chain of its own (positive - negative is cheaper: docs/hardware.md)

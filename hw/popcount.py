@@ -6,6 +6,8 @@ sums `width` unsigned b-bit elements instead (element n at bits [n b, (n+1) b)):
 popcount sum_t 2^t popcount(bit plane t) in one tree, which is how a first layer adds its pixels.
 With `pipeline = p` the tree has p register levels spread evenly over its ceil(log2 width) adder
 levels, so `latency` = p cycles and a new input is accepted every cycle while `en` is high.
+With `by_fours` (full pipelining) its first level counts four bits at a time in LUTs
+(`adders.count_fours`) instead of two levels of 1- and 2-bit adds; same value, same latency.
 
 This is the `generic` popcount, which yosys maps (about 2 LUT4 per input bit); `Counter` is what
 every popcount shares, and `hw.popcount_strategy` picks one per design.
@@ -15,7 +17,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .adders import balanced_sum, spread, tree_depth
+from .adders import balanced_sum, popcount_by_fours, spread, tree_depth
 
 
 def check_shape(width, element_bits) -> None:
@@ -45,11 +47,13 @@ class Counter(wiring.Component):
 
 class Tree(Counter):
     def __init__(self, width: int, *, element_bits: int = 1, pipeline: int = 0, registered_levels=None,
-                 name_every: int = 1):
+                 name_every: int = 1, by_fours: bool = False):
         check_shape(width, element_bits)
         if not isinstance(pipeline, int) or pipeline < 0:
             raise ValueError(f"Pipeline depth must be a non-negative integer, not {pipeline!r}")
         self.name_every = name_every
+        # count bits four at a time in LUTs first (`adders.count_fours`; 1-bit elements only)
+        self.by_fours = by_fours and element_bits == 1
         # explicit register levels let trees of different widths share one latency (mvu.Unrolled)
         if registered_levels is None:
             registered_levels = spread(pipeline, tree_depth(width))
@@ -59,7 +63,8 @@ class Tree(Counter):
         m = Module()
         b = self.element_bits
         elements = [self.i[index * b:(index + 1) * b] for index in range(self.width)]
-        total = balanced_sum(m, elements, name="pop", registered_levels=self.registered_levels,
-                             enable=self.en, name_every=self.name_every)
+        add = popcount_by_fours if self.by_fours else balanced_sum
+        total = add(m, elements, name="pop", registered_levels=self.registered_levels, enable=self.en,
+                    name_every=self.name_every)
         m.d.comb += self.o.eq(total)
         return m

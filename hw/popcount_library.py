@@ -20,7 +20,7 @@ Verilog to append to the design's. Module names are
 
 from amaranth.hdl import ClockSignal, Const, Instance, Module, ResetSignal, Signal, Value
 
-from .adders import balanced_sum
+from .adders import balanced_sum, popcount_by_fours
 from .popcount_strategy import GENERIC, Strategy
 
 
@@ -31,12 +31,12 @@ class Inline:
         self.strategy = strategy
 
     def instantiate(self, m: Module, lanes, *, element_bits: int = 1, registered_levels=(),
-                    enable=None, name: str = "pop") -> Value:
+                    enable=None, name: str = "pop", by_fours: bool = False) -> Value:
         width = len(lanes) // element_bits
         elements = [lanes[n * element_bits:(n + 1) * element_bits] for n in range(width)]
         if self.strategy.name == "generic":
-            return balanced_sum(m, elements, name=name, registered_levels=registered_levels,
-                                enable=enable, name_every=4)
+            add = popcount_by_fours if by_fours and element_bits == 1 else balanced_sum
+            return add(m, elements, name=name, registered_levels=registered_levels, enable=enable, name_every=4)
         tree = self.strategy.tree(width, element_bits=element_bits, registered_levels=registered_levels)
         m.submodules[name] = tree
         m.d.comb += tree.i.eq(lanes)
@@ -50,18 +50,20 @@ class Library:
         self.prefix = prefix
         self.name_every = name_every
         self.strategy = strategy
-        self.entries: dict[tuple[int, int, tuple[int, ...]], str] = {}   # (width, bits, levels)
+        self.entries: dict[tuple[int, int, tuple[int, ...], bool], str] = {}   # (width, bits, levels, by_fours)
 
     def instantiate(self, m: Module, lanes, *, element_bits: int = 1, registered_levels=(),
-                    enable=None, name: str = "pop") -> Signal:
+                    enable=None, name: str = "pop", by_fours: bool = False) -> Signal:
         """popcount(lanes) (or the sum of its `element_bits`-bit elements) through the shared module
-        for its shape, as instance `name`; returns the count signal."""
+        for its shape, as instance `name`; returns the count signal. `by_fours`: see
+        `popcount.Tree` (generic trees of 1-bit elements only)."""
         width = len(lanes) // element_bits
         levels = tuple(registered_levels)
+        by_fours = by_fours and element_bits == 1 and self.strategy.name == "generic"
         suffix = (f"w{width}" + (f"x{element_bits}" if element_bits > 1 else "")
-                  + (f"_r{'_'.join(map(str, levels))}" if levels else "")
+                  + (f"_r{'_'.join(map(str, levels))}" if levels else "") + ("_c4" if by_fours else "")
                   + ("" if self.strategy.name == "generic" else f".{self.strategy.label}"))
-        module = self.entries.setdefault((width, element_bits, levels), f"{self.prefix}.{suffix}")
+        module = self.entries.setdefault((width, element_bits, levels, by_fours), f"{self.prefix}.{suffix}")
         count = Signal(range(width * ((1 << element_bits) - 1) + 1))
         ports = {"i_i": lanes, "o_o": count}
         if levels:
@@ -78,8 +80,9 @@ class Library:
         from amaranth.back import rtlil
 
         modules = []
-        for (width, bits, levels), name in self.entries.items():
-            tree = self.strategy.tree(width, element_bits=bits, registered_levels=levels, name_every=self.name_every)
+        for (width, bits, levels, by_fours), name in self.entries.items():
+            tree = self.strategy.tree(width, element_bits=bits, registered_levels=levels, name_every=self.name_every,
+                                      by_fours=by_fours)
             modules.append(rtlil.convert(tree, name=name, emit_src=False))
             if progress is not None:
                 progress(1)

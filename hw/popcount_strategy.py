@@ -46,13 +46,15 @@ class Strategy:
         """`generic`, `cse`, or `mapped-<family>`: names modules and build folders."""
         return self.name if self.family is None else f"{self.name}-{self.family}"
 
-    def tree(self, width: int, *, element_bits: int = 1, registered_levels=(), name_every: int = 1):
-        """A popcount component with `popcount.Tree`'s ports (i, o, en) and latency."""
+    def tree(self, width: int, *, element_bits: int = 1, registered_levels=(), name_every: int = 1,
+             by_fours: bool = False):
+        """A popcount component with `popcount.Tree`'s ports (i, o, en) and latency; `by_fours`:
+        a generic tree's first level counts four bits in LUTs (mapped trees are carry cells)."""
         if self.name == "generic":
             from .popcount import Tree
 
             return Tree(width, element_bits=element_bits, registered_levels=registered_levels,
-                        name_every=name_every)
+                        name_every=name_every, by_fours=by_fours)
         if self.name == "cse":
             raise ValueError("the cse strategy builds no popcounts (mvu_shared replaces them)")
         from .popcount_mapped import Tree

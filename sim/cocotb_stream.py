@@ -8,7 +8,8 @@ golden model, how to decode them for the report, and the stall probabilities. Ea
 1. records the handshakes that happened at this rising edge (valid and ready before the edge),
 2. checks each output beat against the scoreboard, in order, decoding a mismatch into fields,
 3. drives the next source beat (idle with probability `idle`) and the sink's ready (low with
-   probability `backpressure`).
+   probability `backpressure`, and held low for the whole of `plan["stall"]` = [first cycle,
+   cycles] when given: a long stretch of backpressure mid-stream).
 
 Every tenth output beat it writes the count to HBNN_PROGRESS (if set), for the caller's progress
 bar. It ends when every expected beat has arrived, writes a report (cycles, mismatches) to HBNN_REPORT
@@ -58,6 +59,7 @@ async def stream_matches_golden(dut):
     per_image = plan["outputs_per_image"]
     rng = random.Random(plan["seed"])
     idle, backpressure = plan["idle"], plan["backpressure"]
+    stall_from, stall_cycles = plan.get("stall") or (0, 0)
     i_payload, i_valid, i_ready = (getattr(dut, ports[k]) for k in ("i_payload", "i_valid", "i_ready"))
     o_payload, o_valid, o_ready = (getattr(dut, ports[k]) for k in ("o_payload", "o_valid", "o_ready"))
 
@@ -99,7 +101,8 @@ async def stream_matches_golden(dut):
                 i_valid.value = 1
         elif sent >= len(beats):
             i_valid.value = 0
-        o_ready.value = int(rng.random() >= backpressure)
+        stalled = stall_from <= cycles < stall_from + stall_cycles
+        o_ready.value = int(rng.random() >= backpressure and not stalled)
 
     Path(os.environ["HBNN_REPORT"]).write_text(json.dumps({
         "cycles": cycles, "beats": len(expected), "mismatches": mismatches}))

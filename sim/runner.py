@@ -42,8 +42,10 @@ class SimReport:
 def run_bench(verilog: Path, design: dict, beats: list[int], expected: list[int], *, decode: dict,
               outputs_per_image: int, layer: str, simulator: str = "icarus",
               build_dir: Path | None = None, waves: bool = False, seed: int = 0, idle: float = 0.2,
-              backpressure: float = 0.2, max_cycles: int | None = None, progress: bool = False) -> dict:
+              backpressure: float = 0.2, max_cycles: int | None = None, progress: bool = False,
+              stall: tuple[int, int] | None = None) -> dict:
     """Build `verilog` and run `sim.cocotb_stream` on it; returns the bench's report (see there).
+    `stall` = (first cycle, cycles): the sink's ready held low that long mid-stream.
 
     `design` is the JSON that `hw.generate` wrote beside the Verilog: the top module and the port
     names come from there, not from here."""
@@ -59,8 +61,8 @@ def run_bench(verilog: Path, design: dict, beats: list[int], expected: list[int]
                   for role in ("payload", "valid", "ready")},
         "beats": [hex(b) for b in beats], "expected": [hex(e) for e in expected],
         "decode": decode, "outputs_per_image": outputs_per_image, "layer": layer,
-        "seed": seed, "idle": idle, "backpressure": backpressure,
-        "max_cycles": max_cycles or 1000 + 8 * (len(beats) + len(expected)),
+        "seed": seed, "idle": idle, "backpressure": backpressure, "stall": list(stall) if stall else None,
+        "max_cycles": (max_cycles or 1000 + 8 * (len(beats) + len(expected))) + (stall[1] if stall else 0),
     }
     plan_path, report_path = build_dir / "plan.json", build_dir / "report.json"
     plan_path.write_text(json.dumps(plan))
@@ -97,9 +99,10 @@ def run_bench(verilog: Path, design: dict, beats: list[int], expected: list[int]
 def simulate(network: Network, verilog: Path, description: Path, pixels: np.ndarray, *,
              simulator: str = "icarus", build_dir: Path | None = None, waves: bool = False,
              seed: int = 0, idle: float = 0.2, backpressure: float = 0.2,
-             reference: Network | None = None, progress: bool = False) -> SimReport:
+             reference: Network | None = None, progress: bool = False,
+             stall: tuple[int, int] | None = None) -> SimReport:
     """Run `pixels` through a whole generated network; compare every class and score with the
-    golden model of `reference` (default `network`)."""
+    golden model of `reference` (default `network`). `stall`: see `run_bench`."""
     design = json.loads(Path(description).read_text())
     fields = design["output"]["fields"]
     result = golden.run(reference or network, pixels)
@@ -110,7 +113,7 @@ def simulate(network: Network, verilog: Path, description: Path, pixels: np.ndar
                        decode={"kind": "result", "fields": fields},
                        outputs_per_image=1, layer="network", simulator=simulator, build_dir=build_dir,
                        waves=waves, seed=seed, idle=idle, backpressure=backpressure, progress=progress,
-                       max_cycles=1000 + 4 * (len(beats) + len(pixels) * (
+                       stall=stall, max_cycles=1000 + 4 * (len(beats) + len(pixels) * (
                            design["latency_cycles"] + design["initiation_interval_cycles"])))
     classes = result.classes.tolist()
     for mismatch in report["mismatches"]:
@@ -123,7 +126,7 @@ def simulate(network: Network, verilog: Path, description: Path, pixels: np.ndar
 def simulate_layer(network: Network, index: int, pixels: np.ndarray, *, simulator: str = "icarus",
                    build_dir: Path, pipeline: int = 0, seed: int = 0, idle: float = 0.2,
                    backpressure: float = 0.2, reference: Network | None = None,
-                   popcount: Strategy = GENERIC) -> SimReport:
+                   popcount: Strategy = GENERIC, stall: tuple[int, int] | None = None) -> SimReport:
     """Layer `index` alone as its own top, fed the golden model's input for that layer, every
     output beat compared with the golden trace (levels per channel and position, or scores)."""
     from hbnn.hw.generate import generate_layer
@@ -152,7 +155,7 @@ def simulate_layer(network: Network, index: int, pixels: np.ndarray, *, simulato
                        outputs_per_image=len(expected) // len(pixels),
                        layer=f"layer {index} ({layer.kind})", simulator=simulator,
                        build_dir=Path(build_dir) / f"layer{index}-{simulator}", seed=seed, idle=idle,
-                       backpressure=backpressure)
+                       backpressure=backpressure, stall=stall)
     return SimReport(simulator, len(pixels), report["cycles"], report["mismatches"], [],
                      time.perf_counter() - start)
 

@@ -96,7 +96,8 @@ def test_the_clock_target_is_raised_for_a_true_fmax(board_name, pattern):
     constraints = next(text for name, text in plan.files.items() if name.endswith((".pcf", ".lpf")))
     assert len(re.findall(pattern, constraints, flags=re.MULTILINE)) == 1
     script = plan.files["top.ys"]
-    assert "setattr -mod -set keep_hierarchy 1 hbnn_popcount.* *.core.layers.stage0" in script
+    # popcount modules, fan-out copies (which yosys would merge) and each stream stage stay apart
+    assert "setattr -mod -set keep_hierarchy 1 hbnn_popcount.* *.replica_* *.core.layers.stage0" in script
     assert "read_rtlil hbnn_popcounts.il" in script
     assert info["initiation_interval_cycles"] == 1
 
@@ -180,6 +181,10 @@ def test_synth_on_icebreaker_reports_parsed_numbers(capsys, tmp_path):
     assert 5 < placed["fmax_mhz"] < 500
     assert (build / "top.bin").stat().st_size > 100_000
     assert f"LUT4 {cells['lut4']:,}" in out and "Fmax" in out and "layer 0 (dense)" in out
+    assert report["latency_ns"] == pytest.approx(report["latency_cycles"] * 1e3 / placed["fmax_mhz"])
+    assert f"latency {report['latency_cycles']} cycles ({report['latency_ns']:,.0f} ns)" in out
+    assert report["lut4_ns"] == pytest.approx(cells["lut4"] * 1e3 / placed["fmax_mhz"])   # II 1; no CCU2C on iCE40
+    assert report["placement_seed"] is None or report["placement_seed"] >= 2
     assert _no_partial_folders(tmp_path)
 
 
@@ -257,3 +262,39 @@ def test_synth_with_shared_arithmetic_builds_carry_chains_on_both_families(tmp_p
     assert stat["design"]["num_cells_by_type"].get(carry, 0) > 20
     assert not any("popcount" in name for name in stat["modules"])
     assert json.loads((build / "report.json").read_text())["placement"]["fmax_mhz"] > 5
+
+
+def test_placement_seeds_give_the_median_fmax_of_several_placements(capsys, tmp_path):
+    """--placement-seeds 3: nextpnr's default seed, then --seed 2 and 3 on the same netlist; the
+    reported Fmax (and throughput) is the median, every placement's report and log is kept."""
+    network = dense_layer(32, 4, "1.4")
+    path = layout.save(network, tmp_path / "small.npz")
+    assert main(["synth", str(path), "--board", "icebreaker", "--placement-seeds", "3", "--build", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    build = tmp_path / "synth" / "small-icebreaker"
+    report = json.loads((build / "report.json").read_text())
+    first = report["placement"]["fmax_mhz"]
+    assert set(report["fmax_by_seed"]) == {"2", "3"}
+    each = [first, *report["fmax_by_seed"].values()]
+    assert report["fmax_mhz"] == sorted(each)[1]
+    assert report["images_per_second"] == pytest.approx(report["fmax_mhz"] * 1e6)
+    for seed in (2, 3):
+        assert reports.placement("ice40", build / f"seed{seed}.report.json").fmax_mhz == report["fmax_by_seed"][str(seed)]
+        assert (build / f"seed{seed}.tim").exists() and not (build / f"seed{seed}.asc").exists()
+    assert "median of 3 placement seeds" in out
+
+
+@pytest.mark.parametrize("command", [
+    '"$NEXTPNR_ICE40" --quiet --report top.report.json --log top.tim --up5k --json top.json --pcf top.pcf --asc top.asc',
+    '"$NEXTPNR_ECP5" --quiet --report top.report.json --log top.tim --85k --json top.json --lpf top.lpf --textcfg top.config'])
+def test_another_placement_writes_its_own_files(command):
+    seeded = flow._with_seed_outputs(command, 4)
+    assert "top.report.json" not in seeded and "top.tim" not in seeded
+    assert "--report seed4.report.json" in seeded and "--log seed4.tim" in seeded and seeded.endswith("--seed 4")
+    assert "--json top.json" in seeded                                   # the same netlist
+    assert ("--asc seed4.asc" in seeded) != ("--textcfg seed4.config" in seeded)
+
+
+def test_placement_seeds_must_be_a_positive_count(tmp_path):
+    with pytest.raises(ConfigError, match="placement seeds must be a positive integer"):
+        flow.synthesize(dense_layer(8, 2, "1"), boards.get("icebreaker"), tmp_path / "x", placement_seeds=0)

@@ -87,6 +87,8 @@ BAD_INPUTS = [
     (["simulate", "{layout}", "--build", "{text}"], "build folder '{text}' is a file, not a folder"),
     (["synth", "{layout}", "--board", "de10", "--build", "{build}"],
      "unknown board 'de10'; choose one of: icebreaker, ice40-hx8k, ulx3s-25f, ulx3s-85f"),
+    (["synth", "{layout}", "--placement-seeds", "0", "--build", "{build}"],
+     "argument --placement-seeds: must be a positive integer, not 0"),
     (["synth", "{layout}", "--popcount", "fast", "--build", "{build}"],
      "unknown popcount strategy 'fast'; choose one of: generic, mapped, cse"),
     (["synth", "{layout}", "--family", "ice40"], "unrecognized arguments: --family ice40"),

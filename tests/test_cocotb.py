@@ -164,3 +164,37 @@ def test_cse_nets_are_bit_exact_in_the_amaranth_simulator(digits_nets):
         pixels = pixel_codes(network, data.load("digits").test_x[63:65])
         result = check(network, pixels, pipeline=1, popcount=Strategy("cse"), seed=3)
         assert result.images == 2 and result.bit_exact, (name, result.mismatches[:5])
+
+
+@pytest.mark.parametrize("source", ["test images", "random inputs"])
+def test_fully_pipelined_mlp_verilog_is_bit_exact_through_a_long_stall(digits_nets, tmp_path, source):
+    """--pipeline full in Verilog: random idle and backpressure, and the sink's ready held low for
+    a random stretch mid-stream several times the pipeline's latency, so the credits run out and
+    the output FIFO fills; every class and score arrives once, in order (a lost or repeated image
+    shifts every later result and fails the comparison; a lost one also times out)."""
+    import random
+
+    network = digits_nets["mlp"]
+    if source == "test images":
+        pixels = pixel_codes(network, data.load("digits").test_x[:60])
+    else:
+        pixels = np.random.default_rng(5).integers(0, 1 << network.pixel_bits, size=(60, 1, 8, 8))
+    generated = generate(network, tmp_path / "net.v", pipeline="full")
+    latency = generated.info["latency_cycles"]
+    rng = random.Random(source)
+    stall = (rng.randrange(20, 60), rng.randrange(3 * latency, 6 * latency))
+    report = simulate(network, generated.verilog, generated.description, pixels, build_dir=tmp_path / "build",
+                      seed=len(source), idle=0.3, backpressure=0.3, stall=stall)
+    assert report.images == 60 and report.bit_exact, report.mismatches[:5]
+    assert report.cycles > stall[0] + stall[1]
+
+
+def test_every_layer_of_the_fully_pipelined_mlp_alone_in_verilog(digits_nets, tmp_path):
+    from hbnn.sim.runner import simulate_layer
+
+    network = digits_nets["mlp"]
+    pixels = pixel_codes(network, data.load("digits").test_x[:30])
+    for index in range(len(network.layers)):
+        report = simulate_layer(network, index, pixels, build_dir=tmp_path, pipeline="full", seed=index,
+                                idle=0.3, backpressure=0.3, stall=(15, 40))
+        assert report.bit_exact, (index, report.mismatches[:3])

@@ -51,6 +51,10 @@ def test_compare_writes_csv_json_and_plot(small_comparison):
     rows = list(csv.DictReader(open(result.outputs["csv"])))
     assert tuple(rows[0]) == COLUMNS and [row["weights"] for row in rows] == ["1", "2"]
     assert int(rows[1]["lut4"]) == result.rows[1].lut4
+    for row in rows:      # latency and area-delay from the synthesis report's cycles and Fmax
+        fmax, cycles = float(row["fmax_mhz"]), int(row["latency_cycles"])
+        assert cycles >= 3 and float(row["latency_ns"]) == pytest.approx(cycles * 1e3 / fmax, rel=1e-3)
+        assert int(row["lut4_ns"]) == pytest.approx(int(row["lut4"]) * 1e3 / fmax, rel=1e-3)      # II = 1
     document = json.loads(open(result.outputs["json"]).read())
     assert document["board"] == "ulx3s-25f" and document["paper_assumed_ratio_1.4_over_2"] == 0.70
     assert document["details"][0]["synthesis"]["placement"]["logic"]["available"] == 24288
@@ -76,6 +80,7 @@ def test_a_matching_checkpoint_is_reused(tmp_path):
     ({"images": 0}, "images must be a positive integer, not 0"),
     ({"pipeline": -1}, "the pipeline setting must be a non-negative integer or 'full', not -1"),
     ({"seed": -2}, "seed must be a non-negative integer, not -2"),
+    ({"placement_seeds": 0}, "placement seeds must be a positive integer, not 0"),
     ({"popcount": "fast"}, "unknown popcount strategy 'fast'; choose one of: generic, mapped"),
     ({"simulator": "questa"}, "unknown simulator 'questa'; choose one of: icarus, verilator"),
 ])

@@ -10,7 +10,7 @@ import pytest
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
-from hbnn.hw import argmax, mvu, popcount, threshold
+from hbnn.hw import argmax, fanout, mvu, popcount, threshold
 from hbnn.hw.adders import spread, tree_depth
 from hbnn.hw.packing import pack, unpack, unpack_signed
 from hbnn.model import golden
@@ -33,9 +33,12 @@ def simulate_combinational(dut, cases, check):
 
 
 @pytest.mark.parametrize("width", [1, 2, 7, 64, 300])
-@pytest.mark.parametrize("pipeline", [0, 1, 3])
-def test_popcount_tree_counts_ones(width, pipeline):
-    dut = popcount.Tree(width, pipeline=pipeline)
+@pytest.mark.parametrize("pipeline", [0, 1, 3, 9])
+@pytest.mark.parametrize("by_fours", [False, True])
+def test_popcount_tree_counts_ones(width, pipeline, by_fours):
+    """Also counting four bits at a time in LUTs first (`by_fours`, full pipelining): the same
+    counts with the same latency, however the registers fall."""
+    dut = popcount.Tree(width, pipeline=pipeline, by_fours=by_fours)
     assert dut.latency == pipeline
     rng = random.Random(width * 10 + pipeline)
     values = [0, (1 << width) - 1] + [rng.getrandbits(width) for _ in range(30)]
@@ -153,8 +156,8 @@ def test_mvu_on_residual_inputs_with_every_bitwidth():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_a_fully_pipelined_mvu_gives_the_golden_accumulators_latency_enabled_cycles_later(seed):
-    """pipeline="full": a register after every popcount and combining level; the latency is
-    known before elaboration, and every layer of a random net (pixel and residual inputs, 1-3
+    """pipeline="full": a register after every popcount and combining level, and a fan-out tree
+    of input copies per group of outputs; the latency is known before elaboration, and every layer of a random net (pixel and residual inputs, 1-3
     bit weights) gives the golden accumulators under a random clock enable."""
     network = random_network(seed, "mlp")
     pixels = random_pixels(network, 16, seed)
@@ -164,7 +167,9 @@ def test_a_fully_pipelined_mvu_gives_the_golden_accumulators_latency_enabled_cyc
         inputs = pixels.reshape(len(pixels), -1) if index == 0 else result.trace[index - 1].outputs.numpy()
         expected = result.trace[index].accumulators.numpy()
         dut = mvu.Unrolled(layer, pipeline="full")
-        assert dut.latency == len(dut.registered_levels) + len(dut.combining_levels) >= 2
+        copies = -(-layer.out_channels // fanout.OUTPUTS_PER_COPY)
+        assert dut.fanout_depth == fanout.depth(copies) == (0 if copies == 1 else 1 if copies <= 4 else 2)
+        assert dut.latency == dut.fanout_depth + len(dut.registered_levels) + len(dut.combining_levels) >= 2
         assert len(dut.registered_levels) == tree_depth(int((layer.bits > 0).sum(axis=1).max()))
         enables = [rng.random() < 0.7 for _ in range(len(inputs) * 3)]
         seen = []

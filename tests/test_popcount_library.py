@@ -62,7 +62,7 @@ def test_the_proof_can_fail(tmp_path):
     library = Library()
     shared = verilog.convert(Unrolled(layer, library=library), name="shared", emit_src=False)
     (tmp_path / "inline.v").write_text(verilog.convert(Unrolled(layer), name="inline", emit_src=False))
-    (width, bits, _), name = next(item for item in library.entries.items() if item[0][0] > 1)
+    (width, bits, *_), name = next(item for item in library.entries.items() if item[0][0] > 1)
     text = library.verilog()
     start = text.index(f"module \\{name} ")
     end = text.index("endmodule", start)

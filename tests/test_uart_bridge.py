@@ -251,13 +251,15 @@ def beat_bytes(beat: int, *, in_width: int, rng: random.Random) -> list[int]:
     return list((beat | junk).to_bytes(count, "little"))
 
 
-@pytest.mark.parametrize("in_width,num_classes,divisor,results", [
-    (8, 10, 4, 10), (12, 251, 5, 8), (256, 100, 4, 3)])
+@pytest.mark.parametrize("in_width,num_classes,divisor,results,edge_stages", [
+    (8, 10, 4, 10, 0), (12, 251, 5, 8, 0), (256, 100, 4, 3, 0), (8, 10, 4, 10, 2), (256, 100, 4, 3, 1)])
 @pytest.mark.parametrize("per_result", [1, 3])
-def test_bridge_sends_the_reference_classes(in_width, num_classes, divisor, results, per_result):
+def test_bridge_sends_the_reference_classes(in_width, num_classes, divisor, results, per_result, edge_stages):
+    """Also with register stages between the bridge and the core (`edge_stages`, used with
+    fully pipelined cores): the same bytes, none lost, `busy` low only when all is sent."""
     rng = random.Random(in_width * 10 + per_result)
     core = FakeCore(in_width=in_width, beats=per_result, num_classes=num_classes)
-    dut = bridge.UartBridge(core, divisor=divisor)
+    dut = bridge.UartBridge(core, divisor=divisor, edge_stages=edge_stages)
     assert (dut.in_width, dut.beat_bytes, dut.cls_width) == (
         in_width, (in_width + 7) // 8, (num_classes - 1).bit_length())
     beats = [rng.getrandbits(in_width) for _ in range(results * per_result)]

@@ -311,7 +311,9 @@ def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "gen
     plan = plan_design(board, lambda platform: bridge.board_top(core, platform, edge_stages=edge_stages),
                        library=library,
                        kept=[f"*.{stage_module(index)}" for index in range(stages)],
-                       lut_mapper="abc" if strategy.name == "cse" else "abc9")
+                       lut_mapper="abc" if strategy.name == "cse" else "abc9",
+                       # every add of a full pipeline is its own short chain: a feed-in each is a third
+                       chains_without_feed_in=pipeline == FULL)
     return plan, info
 
 
@@ -336,14 +338,18 @@ ABC_LUT_MAPPING = {
               "techmap -map +/ice40/ff_map.v", "clean", "opt_lut -tech ice40"),
 }
 LUT_MAPPERS = ("abc9", "abc")
+#: the $alu map whose ECP5 carry chains need no nextpnr feed-in cell (the file's header explains)
+ECP5_ALU_MAP = Path(__file__).with_name("ecp5_alu.v")
 
 
 def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_options: str = "",
-                lut_mapper: str = "abc9"):
+                lut_mapper: str = "abc9", chains_without_feed_in: bool = False):
     """amaranth-boards' build plan for `make_top(platform)` on `board`, with hbnn's three changes:
     the popcount library's modules added and kept as hierarchy with the modules matching `kept`,
     nets split before LUT mapping, and the clock target raised (module docstring). `lut_mapper`:
-    synth's own abc9 step, or `abc` (`ABC_LUT_MAPPING`, for shared-arithmetic designs)."""
+    synth's own abc9 step, or `abc` (`ABC_LUT_MAPPING`, for shared-arithmetic designs).
+    `chains_without_feed_in` (ECP5): adds mapped by `ECP5_ALU_MAP` instead of yosys's own map,
+    their carry chains starting with a Pass half, so nextpnr adds no feed-in cell to each."""
     import os
 
     from amaranth.hdl import Fragment
@@ -362,6 +368,9 @@ def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_option
         platform.add_file("hbnn_popcounts.il", library.rtlil())
         kept.insert(0, f"{library.prefix}.*")
     synth = f"synth_{board.family} {' '.join(board.synth_options)} -top {NAME}"
+    own_alu_map = chains_without_feed_in and board.family == "ecp5"
+    # with our own $alu map, synth stops before its gate mapping, which then finds no $alu left
+    before_luts = f"techmap -map {ECP5_ALU_MAP.name}\n{synth} -run map_gates:map_luts\n" if own_alu_map else ""
     if lut_mapper == "abc9":
         lut_mapping = f"{synth} -run map_luts:"
     else:
@@ -372,12 +381,14 @@ def plan_design(board: Board, make_top, *, library=None, kept=(), nextpnr_option
         # yosys 0.70's abc9 can fail on hierarchical Amaranth netlists with "Assert
         # `count_id(wire->name) == 0'" (YosysHQ/yosys#4349); splitting nets first avoids it, so
         # the synth script stops before LUT mapping, splits, and resumes.
-        synth_opts=" ".join(board.synth_options) + " -run :map_luts",
-        script_after_synth=f"splitnets\n{lut_mapping}\ntee -q -o {NAME}.stat.json stat -json",
+        synth_opts=" ".join(board.synth_options) + (" -run :map_gates" if own_alu_map else " -run :map_luts"),
+        script_after_synth=f"{before_luts}splitnets\n{lut_mapping}\ntee -q -o {NAME}.stat.json stat -json",
         nextpnr_opts=(f"--timing-allow-fail --router {ROUTER[board.family]} --report {NAME}.report.json "
                       f"{nextpnr_options}"),
     )
     _raise_clock_target(plan.files, CLOCK_TARGET_MHZ)
+    if own_alu_map:      # beside the build, not among the sources yosys reads as the design
+        plan.files[ECP5_ALU_MAP.name] = ECP5_ALU_MAP.read_text()
     return plan
 
 

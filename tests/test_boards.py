@@ -298,3 +298,18 @@ def test_another_placement_writes_its_own_files(command):
 def test_placement_seeds_must_be_a_positive_count(tmp_path):
     with pytest.raises(ConfigError, match="placement seeds must be a positive integer"):
         flow.synthesize(dense_layer(8, 2, "1"), boards.get("icebreaker"), tmp_path / "x", placement_seeds=0)
+
+
+def test_a_full_pipeline_on_ecp5_maps_adds_to_chains_without_feed_in(tmp_path):
+    """--pipeline full on ECP5: yosys maps adds with boards/ecp5_alu.v (a Pass half first), so
+    nextpnr adds no feed-in cell per chain and places about what yosys counted (with yosys's own
+    map this design placed 999 LUT4 sites for 793 counted); other builds keep yosys's map."""
+    network = dense_layer(32, 4, "1.4")
+    board = boards.get("ulx3s-25f")
+    full_plan, _ = flow._plan(network, board, pipeline="full")
+    assert "techmap -map ecp5_alu.v" in full_plan.files["top.ys"] and "ecp5_alu.v" in full_plan.files
+    plain_plan, _ = flow._plan(network, board, pipeline=0)
+    assert "ecp5_alu.v" not in plain_plan.files["top.ys"] and "ecp5_alu.v" not in plain_plan.files
+    report = flow.synthesize(network, board, tmp_path / "full", pipeline="full", progress=False, say=lambda _: None)
+    assert report.cells.carry > 100
+    assert report.placement.logic.used <= 1.05 * report.cells.lut4_equivalent

@@ -48,6 +48,8 @@ for name in ("model", "hw", "sim", "boards"):
     except ModuleNotFoundError:
         continue
     raise AssertionError(f"a top-level {name!r} is importable")
+from hbnn.boards.flow import ECP5_ALU_MAP
+assert ECP5_ALU_MAP.is_file(), ECP5_ALU_MAP          # a data file, not a module: package-data
 print(len(modules))
 """
     env = {**os.environ, "PYTHONPATH": str(target)}

@@ -21,8 +21,9 @@ The run is stuck when its best figure has not fallen for
 
 so a router that needed P seconds of steady progress gets 2P more to find its next improvement
 (at least 2 minutes: a slow router2 iteration of a big ECP5 design under load takes about a minute).
-Before the first progress row (YoWASP compiling nextpnr on a fresh machine, packing, placing) the
-watchdog does not judge. A stuck run is stopped (its whole process group) and rerun with
+Before the first progress row (YoWASP compiling nextpnr on a fresh machine, packing, placing) and
+after routing (a figure of 0, or "Routing complete": timing analysis and writing the configuration
+can take minutes) the watchdog does not judge. A stuck run is stopped (its whole process group) and rerun with
 `--seed` 2, 3, ... (`ATTEMPTS` runs in all); `place_and_route` returns the seed that routed.
 """
 
@@ -63,6 +64,7 @@ class RoutingWatch:
     first_row_at: float | None = None
     best: int | None = None
     best_at: float | None = None
+    routed: bool = False
     _offset: int = 0
     _partial: str = field(default="", repr=False)
 
@@ -71,6 +73,8 @@ class RoutingWatch:
         self.factor = STALL_FACTOR if self.factor is None else self.factor
 
     def feed(self, line: str, now: float) -> None:
+        if line.startswith("Info: Routing complete"):
+            self.routed = True
         figure = progress_figure(line)
         if figure is None:
             return
@@ -90,7 +94,9 @@ class RoutingWatch:
             *lines, self._partial = (self._partial + chunk.decode(errors="replace")).split("\n")
             for line in lines:
                 self.feed(line, now)
-        if self.best_at is None:
+        # nothing to judge before the router reports, and nothing once it has finished: nextpnr
+        # goes on with timing analysis and the bitstream configuration (minutes on a big design)
+        if self.best_at is None or self.routed or self.best == 0:
             return False
         allowed = max(self.floor_seconds, self.factor * (self.best_at - self.first_row_at))
         return now - self.best_at > allowed

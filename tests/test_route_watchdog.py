@@ -78,6 +78,17 @@ def test_long_steady_progress_earns_proportionally_longer_patience(tmp_path):
     assert stuck[0] == 301.0
 
 
+def test_a_finished_router_is_never_stuck_however_long_nextpnr_goes_on(tmp_path):
+    # router1 ends at 0 arcs; then nextpnr analyses timing and writes the configuration (on an
+    # iCE40 HX8K design: over two minutes, which the first watchdog took for a stall)
+    assert watch_log(tmp_path, [(0, 900), (3, 400), (5, 0)], until=1000) == []
+    log, clock = tmp_path / "top.tim", Clock()
+    log.write_text(ROUTER2_ROW + "\nInfo: Routing complete.\n")       # router2 says so in words
+    watch = RoutingWatch(log, clock=clock, floor_seconds=10)
+    clock.now = 1000
+    assert not watch.stuck()
+
+
 def test_a_row_split_across_two_reads_is_read_once_whole(tmp_path):
     log, clock = tmp_path / "top.tim", Clock()
     log.write_text(ROUTER1_ROW[:30])

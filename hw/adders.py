@@ -58,17 +58,20 @@ def balanced_sum(m: Module, terms: list, *, name: str, registered_levels=(), dom
         items = []
         for index, expression in enumerate(pairs):
             signal = Signal(Shape.cast(expression.shape()), name=f"{name}_l{level}_{index}")
-            if level in registered:
-                statement = signal.eq(expression)
-                if enable is None:
-                    m.d[domain] += statement
-                else:
-                    with m.If(enable):
-                        m.d[domain] += statement
-            else:
-                m.d.comb += signal.eq(expression)
+            _drive(m, signal, expression, registered=level in registered, domain=domain, enable=enable)
             items.append(signal)
     return items[0]
+
+
+def _drive(m: Module, signal: Signal, expression, *, registered: bool, domain: str, enable) -> None:
+    """`signal` = `expression`, as a wire or as a register of `domain` loaded while `enable`."""
+    if not registered:
+        m.d.comb += signal.eq(expression)
+    elif enable is None:
+        m.d[domain] += signal.eq(expression)
+    else:
+        with m.If(enable):
+            m.d[domain] += signal.eq(expression)
 
 
 def signed_digits(constant: int) -> list[tuple[int, int]]:
@@ -128,14 +131,7 @@ def count_fours(m: Module, bits: list, *, name: str, registered: bool, domain: s
             a, b, c, d = group
             expression = Cat(a ^ b ^ c ^ d, (a & b) ^ (c & d) ^ ((a ^ b) & (c ^ d)), a & b & c & d)
         signal = Signal(len(expression), name=f"{name}_c{start // 4}")
-        statement = signal.eq(expression)
-        if not registered:
-            m.d.comb += statement
-        elif enable is None:
-            m.d[domain] += statement
-        else:
-            with m.If(enable):
-                m.d[domain] += statement
+        _drive(m, signal, expression, registered=registered, domain=domain, enable=enable)
         counts.append(signal)
     return counts
 

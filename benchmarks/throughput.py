@@ -1,7 +1,7 @@
 """Throughput of the digits MLP per bit mix and pipeline setting: LUT4, FF, Fmax, latency, images/s.
 
 Run: `.venv/bin/python benchmarks/throughput.py [--board ulx3s-85f] [--mixes 1 1.4 2]
-[--pipelines 0 full] [--placement-seeds 5] [--width W]`. For each pipeline setting it runs `hbnn
+[--pipelines 0 full] [--placement-seeds 5] [--width W] [--core-clock MHZ]`. For each pipeline setting it runs `hbnn
 compare` on the demo nets (digits MLP, Middle-Out, power-of-two plane ratios, seed 0; trained or
 reused from `--build`), so every design is checked bit-exact on 20 test images in Icarus before
 it is built; each design is placed and routed `--placement-seeds` times (nextpnr's default seed,
@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 
-def rows(board_name: str, root: Path, mixes, pipelines, placement_seeds: int, width: int | None) -> list[dict]:
+def rows(board_name: str, root: Path, mixes, pipelines, placement_seeds: int, width: int | None,
+         core_mhz: float | None = None) -> list[dict]:
     """One dict per (pipeline, mix), in the order of `pipelines` then `mixes`."""
     from hbnn.boards import BOARDS
     from hbnn.compare import compare
@@ -29,6 +30,7 @@ def rows(board_name: str, root: Path, mixes, pipelines, placement_seeds: int, wi
         result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), board=BOARDS[board_name],
                          ratio_digits=1, width=width, images=20, root=root, energy=False, pipeline=pipeline,
                          placement_seeds=placement_seeds, progress=False,
+                         core_mhz=core_mhz if pipeline == "full" else None,
                          say=lambda message: print(message, file=sys.stderr, flush=True))
         for row in result.rows:
             synthesis = row.synthesis
@@ -56,7 +58,7 @@ def markdown(table: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    from hbnn.cli import _pipeline
+    from hbnn.cli import _megahertz, _pipeline
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--board", default="ulx3s-85f", help="target board (default: ulx3s-85f)")
@@ -66,8 +68,12 @@ def main(argv=None) -> int:
     parser.add_argument("--placement-seeds", type=int, default=5, help="placements per design (default: 5)")
     parser.add_argument("--width", type=int, default=None, help="hidden width of the MLP (default: the net's)")
     parser.add_argument("--build", type=Path, default=Path("build"), help="root of the builds (default: build)")
+    parser.add_argument("--core-clock", type=_megahertz, default=None, metavar="MHZ",
+                        help="fully pipelined designs on a PLL-made core clock of MHZ (hbnn synth --core-clock); "
+                             "Fmax is then the core clock's (default: one clock)")
     args = parser.parse_args(argv)
-    print(markdown(rows(args.board, args.build, args.mixes, args.pipelines, args.placement_seeds, args.width)))
+    print(markdown(rows(args.board, args.build, args.mixes, args.pipelines, args.placement_seeds, args.width,
+                        args.core_clock)))
     return 0
 
 

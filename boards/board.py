@@ -13,6 +13,7 @@ import importlib
 from dataclasses import dataclass
 
 from hbnn.hw.families import check_family
+from hbnn.model.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,26 @@ class Board:
     title: str                # board and device, for reports
     family: str               # "ice40" or "ecp5": picks the yosys synth_* pass and nextpnr
     platform: str             # "module:Class" of the amaranth-boards platform
+    clock_mhz: float          # the board clock (the platform's default_clk_frequency; a test checks)
     capacity: Capacity
     synth_options: tuple[str, ...] = ()   # extra synth_ice40 / synth_ecp5 options
+    # the board clock's pin is the PLL's own input pad (`hw.core_clock`: the PLL then takes the
+    # pin and hands the board clock on, instead of reading it from the clock network)
+    clock_on_pll_pad: bool = False
 
     def __post_init__(self):
         check_family(self.family)
+
+    def core_clock(self, mhz: float):
+        """The PLL setting (`hw.pll_settings`) that makes a core clock of `mhz` from the board
+        clock; a ConfigError if the device's PLL cannot. Imports no amaranth: the command line
+        checks `--core-clock` with it before any work."""
+        from hbnn.hw.pll_settings import pll_setting
+
+        try:
+            return pll_setting(self.family, input_mhz=self.clock_mhz, target_mhz=mhz)
+        except ValueError as error:
+            raise ConfigError(f"--core-clock: {error}") from None
 
     def make_platform(self):
         """A fresh amaranth-boards platform object (they collect files, so never share one)."""

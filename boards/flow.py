@@ -85,6 +85,7 @@ class SynthesisReport:
     placement_seed: int | None = None  # nextpnr --seed that routed; None: nextpnr's default (route_watchdog)
     # Fmax of further placements of the same netlist (`placement_seeds`), by nextpnr --seed
     fmax_by_seed: dict[str, float] = field(default_factory=dict)
+    core_clock_mhz: float | None = None   # the PLL's output when the core has its own clock
 
     @property
     def fmax_mhz(self) -> float:
@@ -133,10 +134,25 @@ class SynthesisReport:
         for layer in self.layers:
             lines.append(f"  layer {layer.index} ({layer.kind}): LUT4 {layer.cells.lut4:,}, carry "
                          f"{layer.cells.carry:,}{sites(layer.cells)}, FF {layer.cells.flip_flops:,}")
+        lines.extend(self._clock_notes())
         lines.append("  time: " + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in self.seconds.items()))
         if self.placement_seed is not None:
             lines.append(f"  placed with nextpnr --seed {self.placement_seed} (the default seed's routing made no progress)")
         return "\n".join(lines)
+
+    def _clock_notes(self) -> list[str]:
+        """Whether each clock meets what it runs at: the core clock's PLL frequency (when it has
+        one; the design clock's own target is raised for a true Fmax) and the board clock."""
+        notes = []
+        if self.core_clock_mhz is not None:
+            verdict = "met" if self.fmax_mhz >= self.core_clock_mhz else \
+                f"NOT met: build with --core-clock {int(self.fmax_mhz)} or less"
+            notes.append(f"  core clock:      PLL at {self.core_clock_mhz:.2f} MHz, timing {verdict}")
+        for name, clock in self.placement.other_clocks.items():
+            verdict = "met" if clock.met else "NOT met"
+            notes.append(f"  other clock:     {name} Fmax {clock.achieved_mhz:.1f} MHz, runs at "
+                         f"{clock.constraint_mhz:g} MHz: {verdict}")
+        return notes
 
     def _seeds_note(self) -> str:
         if not self.fmax_by_seed:
@@ -160,15 +176,17 @@ class SynthesisReport:
 
 def synthesize(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
                pipeline: int = 0, popcount: str = "generic", say=print, progress: bool = True,
-               placement_seeds: int = 1) -> SynthesisReport:
+               placement_seeds: int = 1, core_mhz: float | None = None) -> SynthesisReport:
     """Synthesize, place and route `network` on `board` in `build_dir` (replaced on success);
     popcounts built with the `popcount` strategy ("generic" or "mapped": `hw.popcount`); Fmax the
-    median over `placement_seeds` placements."""
+    median over `placement_seeds` placements. `core_mhz`: the core on a PLL-made clock of its own
+    at that frequency (`hw.core_clock`), the UART bridge on the board clock; Fmax is then the
+    core clock's."""
     from hbnn.model.config import check_count
 
     check_count("placement seeds", placement_seeds)
     return prepare(network, board, build_dir, bitstream=bitstream, pipeline=pipeline, popcount=popcount,
-                   say=say).run(progress=progress, placement_seeds=placement_seeds)
+                   say=say, core_mhz=core_mhz).run(progress=progress, placement_seeds=placement_seeds)
 
 
 @dataclass
@@ -181,6 +199,7 @@ class PreparedBuild:
     bitstream: bool
     say: object
     seconds: dict[str, float]
+    core_clock_mhz: float | None = None   # the core clock's PLL frequency, if it has one
 
     def run(self, *, progress: bool = True, placement_seeds: int = 1) -> SynthesisReport:
         """Run yosys, check the fit, run nextpnr (and the packer); move the build into place."""
@@ -193,7 +212,7 @@ class PreparedBuild:
                 initiation_interval=info["initiation_interval_cycles"], latency_cycles=info["latency_cycles"],
                 seconds={k: round(v, 1) for k, v in (self.seconds | result.seconds).items()},
                 bitstream=result.bitstream, placement_seed=result.placement_seed,
-                fmax_by_seed=result.fmax_by_seed)
+                fmax_by_seed=result.fmax_by_seed, core_clock_mhz=self.core_clock_mhz)
             (work / "core.json").write_text(json.dumps(info, indent=2) + "\n")
             (work / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
             return report
@@ -269,6 +288,21 @@ def _place_and_route(preamble: str, command: str, work: Path, env: dict, *, say,
         return route_watchdog.place_and_route(run, command, work / log, say=say)
     except RoutingStuck as stuck:
         raise ToolFailed(str(stuck)) from None
+    except ToolFailed:
+        # the capacity check before nextpnr knows only a lower bound on iCE40 logic cells (a carry
+        # cell without a LUT to share with needs a cell of its own); past it, nextpnr's packer
+        # fails with an obscure placement error after printing the real counts
+        over = overfull_bels((work / log).read_text(errors="replace") if (work / log).exists() else "")
+        if over:
+            raise DesignTooBig("after packing, the design needs " + ", ".join(
+                f"{used:,} {bel} but the device has {available:,}" for bel, used, available in over)) from None
+        raise
+
+
+def overfull_bels(log: str) -> list[tuple[str, int, int]]:
+    """(bel, used, available) for each line of nextpnr's "Device utilisation" that is over 100 %."""
+    found = re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%$", log, flags=re.MULTILINE)
+    return [(bel, int(used), int(available)) for bel, used, available in found if int(used) > int(available)]
 
 
 def _with_seed_outputs(command: str, seed: int) -> str:
@@ -281,19 +315,23 @@ def _with_seed_outputs(command: str, seed: int) -> str:
 
 
 def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
-            pipeline: int = 0, popcount: str = "generic", say=print) -> PreparedBuild:
-    """Check the layout and the tools, elaborate the bridged core and render its build files."""
+            pipeline: int = 0, popcount: str = "generic", say=print, core_mhz: float | None = None) -> PreparedBuild:
+    """Check the layout, the core clock and the tools, elaborate the bridged core and render its
+    build files."""
     from hbnn.hw.buildable import check_buildable
 
     check_buildable(network)
+    # an unreachable frequency fails before the tools are compiled
+    core_clock_mhz = None if core_mhz is None else board.core_clock(core_mhz).output_mhz
     tools.prepare(board.family, say=say)
     start = time.perf_counter()
-    plan, info = _plan(network, board, pipeline=pipeline, popcount=popcount)
+    plan, info = _plan(network, board, pipeline=pipeline, popcount=popcount, core_mhz=core_mhz)
     return PreparedBuild(board, Path(build_dir), plan, info, bitstream, say,
-                         {"elaborate": time.perf_counter() - start})
+                         {"elaborate": time.perf_counter() - start}, core_clock_mhz)
 
 
-def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "generic"):
+def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "generic",
+          core_mhz: float | None = None):
     """amaranth-boards' build plan for the bridged core (see `plan_design`)."""
     from hbnn.hw import bridge, popcount_library
     from hbnn.hw import generate as hw_generate
@@ -307,8 +345,11 @@ def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "gen
     info = hw_generate.describe(core, pipeline=pipeline, layout_hash=network.content_hash, popcount=strategy)
     stages = sum(len(layer["stages"]) for layer in info["layers"])
     # a fully pipelined core is fast enough that the bridge's handshakes must not cross the chip
-    edge_stages = bridge.EDGE_STAGES_FULL if pipeline == FULL else 0
-    plan = plan_design(board, lambda platform: bridge.board_top(core, platform, edge_stages=edge_stages),
+    # (with a core clock of its own, the clock crossing takes their place)
+    edge_stages = bridge.EDGE_STAGES_FULL if pipeline == FULL and core_mhz is None else 0
+    plan = plan_design(board, lambda platform: bridge.board_top(core, platform, edge_stages=edge_stages,
+                                                                core_mhz=core_mhz, family=board.family,
+                                                                pll_on_pad=board.clock_on_pll_pad),
                        library=library,
                        kept=[f"*.{stage_module(index)}" for index in range(stages)],
                        lut_mapper="abc" if strategy.name == "cse" else "abc9",
@@ -404,16 +445,23 @@ def _extract(files: dict, root: Path) -> None:
 
 
 def _raise_clock_target(files: dict, mhz: float) -> None:
-    """Rewrite the board clock's constraint (iCE40 .pcf `set_frequency NET MHZ`, ECP5 .lpf
-    `FREQUENCY PORT "NET" HZ HZ;`) to `mhz`; fail loudly if amaranth's format ever changes."""
-    rules = {f"{NAME}.pcf": (r"^(set_frequency \S+) [0-9.]+$", rf"\g<1> {mhz}"),
-             f"{NAME}.lpf": (r'^(FREQUENCY PORT "[^"]+") [0-9.e+]+ HZ;$', rf"\g<1> {mhz * 1e6:.1f} HZ;")}
+    """Rewrite the design clock's constraint (iCE40 .pcf `set_frequency NET MHZ`, ECP5 .lpf
+    `FREQUENCY PORT|NET "NET" HZ HZ;`) to `mhz`: the board clock's, or the core clock's when
+    the core has one (`hw.core_clock`; the board clock then keeps its own frequency, as the UART
+    bridge needs no more). Fails loudly if amaranth's format ever changes."""
+    from hbnn.hw.core_clock import CLOCK_NET
+
+    rules = {f"{NAME}.pcf": (r"^(set_frequency (\S+)) [0-9.]+$", rf"\g<1> {mhz}"),
+             f"{NAME}.lpf": (r'^(FREQUENCY (?:PORT|NET) "([^"]+)") [0-9.e+]+ HZ;$', rf"\g<1> {mhz * 1e6:.1f} HZ;")}
     for name, (pattern, replacement) in rules.items():
         if name in files:
-            text, count = re.subn(pattern, replacement, files[name], flags=re.MULTILINE)
-            if count != 1:
-                raise RuntimeError(f"expected one clock constraint in {name}, found {count}")
-            files[name] = text
+            found = list(re.finditer(pattern, files[name], flags=re.MULTILINE))
+            if len(found) > 1:      # the board clock and the core clock: raise the core's
+                found = [match for match in found if match[2].endswith(CLOCK_NET)]
+            if len(found) != 1:
+                raise RuntimeError(f"expected one design clock constraint in {name}, found {len(found)}")
+            match = found[0]
+            files[name] = files[name][:match.start()] + match.expand(replacement) + files[name][match.end():]
 
 
 def _script_commands(script: str) -> tuple[str, list[str]]:

@@ -12,6 +12,7 @@ BOARD = Board(
     title="ULX3S (Lattice ECP5 LFE5U-25F-6BG381C)",
     family="ecp5",
     platform="amaranth_boards.ulx3s:ULX3S_25F_Platform",
+    clock_mhz=25,
     capacity=Capacity(logic=24288, flip_flops=24288, bram=56, dsp=28, io=197),
     synth_options=("-nowidelut",),
 )

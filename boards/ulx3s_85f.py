@@ -11,6 +11,7 @@ BOARD = Board(
     title="ULX3S (Lattice ECP5 LFE5U-85F-6BG381C)",
     family="ecp5",
     platform="amaranth_boards.ulx3s:ULX3S_85F_Platform",
+    clock_mhz=25,
     capacity=Capacity(logic=83640, flip_flops=83640, bram=208, dsp=156, io=365),
     synth_options=("-nowidelut",),
 )

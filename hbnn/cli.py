@@ -149,6 +149,25 @@ def _add_pipeline_option(parser) -> None:
                              "credit-counted input, output FIFO")
 
 
+def _megahertz(text: str) -> float:
+    """An argparse type: a positive frequency in MHz."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive frequency in MHz, not {text!r}")
+    return value
+
+
+def _add_core_clock_option(parser) -> None:
+    parser.add_argument("--core-clock", type=_megahertz, default=None, metavar="MHZ",
+                        help="run the network core on a clock of its own, made by the device's PLL at "
+                             "(the nearest reachable frequency to) MHZ, the UART bridge staying on the "
+                             "board clock; Fmax is then the core clock's, and the report says whether MHZ "
+                             "is met (default: one clock, the board's)")
+
+
 def _add_placement_seeds_option(parser) -> None:
     parser.add_argument("--placement-seeds", type=_positive, default=1, metavar="N",
                         help="place and route each design N times (nextpnr's default seed, then --seed 2, "
@@ -261,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--quiet", action="store_true", help="no progress messages")
     _add_popcount_options(synth, family=False)
     _add_placement_seeds_option(synth)
+    _add_core_clock_option(synth)
 
     compare = command("compare", commands.compare,
                       "one net at several bit mixes: accuracy, LUTs, Fmax, energy",
@@ -280,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pipeline_option(compare)
     _add_popcount_options(compare, family=False)
     _add_placement_seeds_option(compare)
+    _add_core_clock_option(compare)
 
     experiment = command("experiment", commands.experiment, "reproduce a paper experiment",
                          "reconstruction: error vs average bits on Gaussian data (Fromm et al., Fig. 2a); "

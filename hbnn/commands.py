@@ -226,6 +226,8 @@ def synth(args) -> int:
     board = boards.get(args.board)
     network = layout.load(args.layout)
     strategy = strategy_for(args.popcount, board.family)
+    if args.core_clock is not None:
+        board.core_clock(args.core_clock)
     tools.require(*board_tools.programs(board.family))
     build_dir = writable_folder(Path(args.build) / "synth" / (f"{Path(args.layout).stem}-{board.name}"
                                                               + ("" if strategy.name == "generic" else f"-{strategy.name}")),
@@ -235,7 +237,7 @@ def synth(args) -> int:
 
     report = synthesize(network, board, build_dir, bitstream=args.bitstream, pipeline=args.pipeline,
                         popcount=strategy.name, say=_reporter(args), progress=not args.quiet,
-                        placement_seeds=args.placement_seeds)
+                        placement_seeds=args.placement_seeds, core_mhz=args.core_clock)
     print(report.summary(board.title))
     print(f"reports: {build_dir / 'report.json'}" + (f", bitstream: {build_dir / report.bitstream}"
                                                       if report.bitstream else ""))
@@ -246,7 +248,8 @@ def compare(args) -> int:
     return _compare(args, dataset=args.dataset, net=args.net, board=args.board,
                     mixes=tuple(mix.strip() for mix in args.mixes.split(",") if mix.strip()),
                     width=args.width, ratio_digits=args.ratio_digits, popcount=args.popcount,
-                    pipeline=args.pipeline, energy=not args.no_energy, placement_seeds=args.placement_seeds)
+                    pipeline=args.pipeline, energy=not args.no_energy, placement_seeds=args.placement_seeds,
+                    core_mhz=args.core_clock)
 
 
 def demo(args) -> int:

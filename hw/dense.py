@@ -91,11 +91,11 @@ class Layer(wiring.Component):
                 maps=unit.maps)
             m.d.comb += levels.i.eq(unit.o)
             result = levels.o
-        for stage in range(self.padding):
-            held = Signal(len(Value.cast(result)), name=f"padding{stage}")
+        for stage in range(self.padding + 1):     # (data: no reset, hw.adders)
+            held = Signal(len(Value.cast(result)), name=f"padding{stage}" if stage < self.padding else "out",
+                          reset_less=True)
             with m.If(advance):
                 m.d.sync += held.eq(Value.cast(result))
             result = held
-        with m.If(advance):
-            m.d.sync += self.o.payload.eq(result)
+        m.d.comb += self.o.payload.eq(result)
         return m

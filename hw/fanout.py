@@ -53,11 +53,13 @@ class Replica(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        copy = Signal.like(self.o, reset_less=True)      # data: no reset (hw.adders)
+        m.d.comb += self.o.eq(copy)
         if self.enabled:
             with m.If(self.en):
-                m.d.sync += self.o.eq(self.i)
+                m.d.sync += copy.eq(self.i)
         else:
-            m.d.sync += self.o.eq(self.i)
+            m.d.sync += copy.eq(self.i)
         return m
 
 

@@ -223,8 +223,12 @@ class Unrolled(wiring.Component):
             terms = []
             for plus, minus, multiplier in plan.parts:
                 if minus is None or plus is None:
-                    value = popcount(plus, o) if minus is None else -popcount(minus, o)
-                    terms.extend(constant_product_terms(value, multiplier))
+                    if minus is None:
+                        terms.extend(constant_product_terms(popcount(plus, o), multiplier))
+                    elif self.full:     # a term to subtract (balanced_sum's `subtract`)
+                        terms.extend(constant_product_terms(popcount(minus, o), -multiplier))
+                    else:               # negated, then scaled: the netlist the README's tables measured
+                        terms.extend(constant_product_terms(-popcount(minus, o), multiplier))
                     continue
                 positive, negative = popcount(plus, o), popcount(minus, o)
                 difference = Signal(signed(max(len(positive), len(negative)) + 1), name=f"{plus.name[:-4]}_diff")
@@ -233,7 +237,7 @@ class Unrolled(wiring.Component):
                 m.d.comb += difference.eq(positive + -negative)
                 terms.extend(constant_product_terms(difference, multiplier))
             total = balanced_sum(m, terms + [plan.constant], name=f"o{o}_sum",
-                                 registered_levels=self.combining_levels, enable=self.en)
+                                 registered_levels=self.combining_levels, enable=self.en, subtract=self.full)
             accumulator = Signal(signed(self.acc_width), name=f"y{o}")
             m.d.comb += [accumulator.eq(total), self.o[o].eq(accumulator)]
             if self.progress is not None:

@@ -145,7 +145,7 @@ class Top(wiring.Component):
         m = Module()
         m.submodules.layers = layers = self.layers
         m.submodules.argmax = pick = argmax.Unit(self.network.num_classes, width=self.score_width,
-                                                 registered_levels=self.argmax_levels)
+                                                 registered_levels=self.argmax_levels, compare_registers=self.full)
         # The result stream: Top's own output, or in FULL mode the elastic FIFO's input.
         result = stream.Signature(self.result_layout).create(path=("result",)) if self.full else self.o
         if self.full:
@@ -168,7 +168,8 @@ class Top(wiring.Component):
                      pick.en.eq(advance), pick.i.eq(layers.o.payload)]
         valid, scores = layers.o.valid, Value.cast(layers.o.payload)
         for stage in range(pick.latency):
-            held_valid, held_scores = Signal(name=f"argmax_valid{stage}"), Signal(len(scores), name=f"argmax_scores{stage}")
+            held_valid = Signal(name=f"argmax_valid{stage}")
+            held_scores = Signal(len(scores), name=f"argmax_scores{stage}", reset_less=True)
             with m.If(advance):
                 m.d.sync += [held_valid.eq(valid), held_scores.eq(scores)]
             valid, scores = held_valid, held_scores

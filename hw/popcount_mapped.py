@@ -264,7 +264,7 @@ class Tree(Counter):
     def _register(self, m: Module, values, *, name: str) -> None:
         """Register every live operand (results, and inputs still waiting to be a carry-in)."""
         for index, (key, operand) in enumerate(list(values.items())):
-            register = Signal(len(operand.bits), name=f"{name}_v{index}")
+            register = Signal(len(operand.bits), name=f"{name}_v{index}", reset_less=True)
             with m.If(self.en):
                 m.d.sync += register.eq(Cat(*operand.bits))
             values[key] = Operand([register[t] for t in range(len(operand.bits))], operand.maximum)

@@ -25,7 +25,7 @@ def test_every_board_names_an_amaranth_boards_platform():
     for board in boards.BOARDS.values():
         platform = board.make_platform()
         assert type(platform).__module__.startswith("amaranth_boards.")
-        assert platform.default_clk_frequency > 0
+        assert platform.default_clk_frequency == board.clock_mhz * 1e6      # one fact, two homes
         assert ("uart", 0) in platform.resources          # the bridge's pins
     assert boards.get("ulx3s-85f").make_platform().device == "LFE5U-85F"
     assert boards.get("icebreaker").make_platform().device == "iCE40UP5K"
@@ -43,7 +43,7 @@ def test_unknown_board_is_one_line_naming_the_choices(capsys, tmp_path):
 
 def test_board_family_is_checked():
     with pytest.raises(ValueError, match=re.escape("unknown FPGA family 'gowin'; choose one of: ice40, ecp5")):
-        Board("x", "x", "gowin", "amaranth_boards.icebreaker:ICEBreakerPlatform", Capacity(1, 1, 0, 0, 1))
+        Board("x", "x", "gowin", "amaranth_boards.icebreaker:ICEBreakerPlatform", 12, Capacity(1, 1, 0, 0, 1))
 
 
 STAT = {"modules": {
@@ -84,7 +84,14 @@ def test_placement_reads_the_nextpnr_report():
     assert placed.logic == reports.Usage(120, 24288)
     assert placed.io == reports.Usage(5, 197)
     assert placed.dsp == reports.Usage(0, 0)                # absent from the report: none
-    assert placed.fmax_mhz == 123.5
+    assert placed.fmax_mhz == 123.5 and placed.other_clocks == {}
+    # a core on its own clock (raised target) beside the bridge's board clock (25 MHz, met)
+    two = {**report, "fmax": {"$glbnet$clk25_0__io": {"achieved": 88.0, "constraint": 25.0},
+                              "$glbnet$core_clock.reset.core_clk": {"achieved": 171.2, "constraint": 500.0}}}
+    placed = reports.placement("ecp5", two)
+    assert placed.fmax_mhz == 171.2
+    assert placed.other_clocks == {"$glbnet$clk25_0__io": reports.ClockTiming(88.0, 25.0)}
+    assert placed.other_clocks["$glbnet$clk25_0__io"].met
     with pytest.raises(ValueError, match="no clock"):
         reports.placement("ecp5", {**report, "fmax": {}})
 
@@ -110,12 +117,12 @@ def test_each_family_routes_with_its_router(board_name, router):
 
 
 def test_a_design_too_big_names_needed_and_available():
-    small = Board("tiny", "tiny", "ecp5", "amaranth_boards.ulx3s:ULX3S_25F_Platform", Capacity(100, 100, 0, 0, 10))
+    small = Board("tiny", "tiny", "ecp5", "amaranth_boards.ulx3s:ULX3S_25F_Platform", 25, Capacity(100, 100, 0, 0, 10))
     cells = reports.CellCounts("ecp5", lut4=90, carry=10, flip_flops=20, bram=0, dsp=0)
     with pytest.raises(flow.DesignTooBig, match=re.escape(
             "the design needs 110 LUT4 sites but tiny has 100 (LUT4 90, carry 10, FF 20)")):
         flow._check_fits(cells, small)
-    ice40 = Board("tiny40", "tiny", "ice40", "amaranth_boards.icebreaker:ICEBreakerPlatform", Capacity(50, 50, 1, 0, 10))
+    ice40 = Board("tiny40", "tiny", "ice40", "amaranth_boards.icebreaker:ICEBreakerPlatform", 12, Capacity(50, 50, 1, 0, 10))
     with pytest.raises(flow.DesignTooBig, match=re.escape("the design needs at least 60 logic cells but tiny40 has 50")):
         flow._check_fits(reports.CellCounts("ice40", 60, 5, 30, 0, 0), ice40)
     with pytest.raises(flow.DesignTooBig, match=re.escape("needs 2 block RAMs but tiny40 has 1")):
@@ -195,7 +202,7 @@ def test_synth_on_ecp5_and_a_design_that_does_not_fit(tmp_path):
     assert report.placement.logic.used >= report.cells.lut4
     assert report.placement.fmax_mhz > 10 and report.bitstream is None
     assert json.loads((tmp_path / "ok" / "report.json").read_text())["cells"]["lut4"] == report.cells.lut4
-    tiny = Board("tiny", "tiny", "ecp5", "amaranth_boards.ulx3s:ULX3S_25F_Platform", Capacity(50, 50, 0, 0, 197),
+    tiny = Board("tiny", "tiny", "ecp5", "amaranth_boards.ulx3s:ULX3S_25F_Platform", 25, Capacity(50, 50, 0, 0, 197),
                  synth_options=("-nowidelut",))
     with pytest.raises(flow.DesignTooBig, match=r"the design needs [\d,]+ LUT4 sites but tiny has 50"):
         flow.synthesize(network, tiny, tmp_path / "too-big", say=lambda m: None)
@@ -313,3 +320,77 @@ def test_a_full_pipeline_on_ecp5_maps_adds_to_chains_without_feed_in(tmp_path):
     report = flow.synthesize(network, board, tmp_path / "full", pipeline="full", progress=False, say=lambda _: None)
     assert report.cells.carry > 100
     assert report.placement.logic.used <= 1.05 * report.cells.lut4_equivalent
+
+
+# A core clock of its own (hw.core_clock) ----------------------------------------------------------
+
+@pytest.mark.parametrize("family, input_mhz", [("ecp5", 25), ("ice40", 12)])
+@pytest.mark.parametrize("target", [50, 100, 133.3, 200])
+def test_pll_settings_reach_the_target_within_the_pll_ranges(family, input_mhz, target):
+    from hbnn.hw.pll_settings import pll_setting
+
+    setting = pll_setting(family, input_mhz=input_mhz, target_mhz=target)
+    d = setting.dividers
+    if family == "ecp5":     # f_out = f_in * CLKFB_DIV / CLKI_DIV, VCO = f_out * CLKOP_DIV
+        assert setting.output_mhz == pytest.approx(input_mhz * d["CLKFB_DIV"] / d["CLKI_DIV"])
+        assert setting.vco_mhz == pytest.approx(setting.output_mhz * d["CLKOP_DIV"])
+        assert 400 <= setting.vco_mhz <= 800 and setting.pfd_mhz >= 3.125
+    else:                    # f_out = f_in * (DIVF + 1) / ((DIVR + 1) * 2**DIVQ)
+        assert setting.output_mhz == pytest.approx(input_mhz * (d["DIVF"] + 1) / ((d["DIVR"] + 1) * 2 ** d["DIVQ"]))
+        assert 533 <= setting.vco_mhz <= 1066 and 10 <= setting.pfd_mhz <= 133
+    assert abs(setting.output_mhz - target) <= 0.01 * target
+
+
+def test_a_core_clock_out_of_reach_is_refused_before_any_work(capsys, tmp_path):
+    path = layout.save(dense_layer(8, 2, "1"), tmp_path / "tiny.npz")
+    assert main(["synth", str(path), "--board", "icebreaker", "--core-clock", "400", "--build", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == ("hbnn: error: --core-clock: Core clock 400 MHz is out of the ice40 PLL's "
+                                       "reach from 12 MHz (closest: 270 MHz)\n")
+    assert not (tmp_path / "synth").exists()
+
+
+@pytest.mark.parametrize("board_name, core, board_clock", [
+    ("icebreaker", r"^set_frequency core_clock\.pll_clk 500$", r"^set_frequency clk12_0__io 12\.0$"),
+    ("ulx3s-85f", r'^FREQUENCY NET "core_clock\.pll_clk" 500000000\.0 HZ;$',
+     r'^FREQUENCY PORT "clk25_0__io" 25000000\.0 HZ;$')])
+def test_with_a_core_clock_its_target_is_raised_and_the_board_clock_keeps_its_own(board_name, core, board_clock):
+    plan, _ = flow._plan(dense_layer(8, 2, "1"), boards.get(board_name), pipeline="full", core_mhz=100)
+    constraints = next(text for name, text in plan.files.items() if name.endswith((".pcf", ".lpf")))
+    assert len(re.findall(core, constraints, flags=re.MULTILINE)) == 1
+    assert len(re.findall(board_clock, constraints, flags=re.MULTILINE)) == 1
+    netlist = plan.files["top.il"]
+    netlist = netlist if isinstance(netlist, str) else netlist.decode()
+    # the iCEBreaker's clock pin is the UP5K PLL's pad: the PLL takes the pin
+    primitive = {"icebreaker": "SB_PLL40_2_PAD", "ulx3s-85f": "EHXPLLL"}[board_name]
+    assert f"cell \\{primitive} " in netlist
+    assert "to_core_crossing" in netlist and "to_core0" not in netlist    # a crossing, no edge stages
+
+
+def test_synth_with_a_core_clock_reports_the_core_clock_and_the_board_clock(capsys, tmp_path):
+    """The core on a 48 MHz PLL clock of the iCEBreaker, the UART bridge on the 12 MHz board clock:
+    Fmax is the core clock's (timed against the raised target), the board clock is reported as met."""
+    path = layout.save(dense_layer(32, 4, "1.4"), tmp_path / "small.npz")
+    assert main(["synth", str(path), "--board", "icebreaker", "--pipeline", "full", "--core-clock", "48",
+                 "--build", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "synth" / "small-icebreaker" / "report.json").read_text())
+    assert report["core_clock_mhz"] == 48.0
+    others = report["placement"]["other_clocks"]
+    assert len(others) == 1
+    (board_clock,) = others.values()
+    assert board_clock["constraint_mhz"] == pytest.approx(12.0, rel=1e-4) and board_clock["achieved_mhz"] > 12.0
+    assert 20 < report["fmax_mhz"] < 500
+    verdict = "met" if report["fmax_mhz"] >= 48 else "NOT met"
+    assert f"core clock:      PLL at 48.00 MHz, timing {verdict}" in out
+    assert re.search(r"other clock: .* runs at 12 MHz: met", out)
+
+
+def test_an_overfull_device_after_packing_is_named_from_the_nextpnr_log():
+    """The iCE40 check before nextpnr is a lower bound; nextpnr's own counts say what overflowed."""
+    log = ("Info: Device utilisation:\n"
+           "Info: \t         ICESTORM_LC:    7734/   7680   100%\n"
+           "Info: \t        ICESTORM_RAM:       1/     32     3%\n"
+           "Info: \t               SB_IO:       5/    256     1%\n"
+           "ERROR: Failed to expand region (0, 0) |_> (33, 33) of 7734 ICESTORM_LCs\n")
+    assert flow.overfull_bels(log) == [("ICESTORM_LC", 7734, 7680)]
+    assert flow.overfull_bels(log.replace("7734/", "7000/")) == []

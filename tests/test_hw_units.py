@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from amaranth.hdl import Value
+from amaranth.hdl import Shape, Value
 from amaranth.sim import Simulator
 
 from hbnn.hw import argmax, fanout, mvu, popcount, threshold
@@ -89,6 +89,47 @@ def test_popcount_tree_sums_multi_bit_elements(width, element_bits):
     simulator.run()
     with pytest.raises(ValueError, match=re.escape("Popcount element bits must be a positive integer, not 0")):
         popcount.Tree(4, element_bits=0)
+
+
+@pytest.mark.parametrize("subtract", [False, True])
+@pytest.mark.parametrize("negated", ["none", "some", "all"])
+def test_balanced_sum_with_negated_terms(subtract, negated):
+    """Signed and unsigned terms, some `Negated`: the exact sum, with and without subtracting in
+    the tree (`subtract`), and with a register after every level; all-negated trees too."""
+    from amaranth.hdl import Module, Signal, signed
+    from hbnn.hw.adders import Negated, balanced_sum
+
+    rng = random.Random(len(negated) + subtract)
+    shapes = [4, signed(5), 3, signed(6), 7, 2, signed(3)]
+    inputs = [Signal(shape, name=f"t{n}") for n, shape in enumerate(shapes)]
+    flags = {"none": [False] * 7, "all": [True] * 7, "some": [n % 3 == 1 for n in range(7)]}[negated]
+    terms = [Negated(t) if flag else t for t, flag in zip(inputs, flags)]
+    m = Module()
+    levels = tree_depth(len(terms))
+    total = balanced_sum(m, terms, name="sum", registered_levels=range(1, levels + 1), subtract=subtract)
+    out = Signal(signed(12))
+    m.d.comb += out.eq(total)
+
+    def value_range(shape):
+        shape = Shape.cast(shape)
+        return (-(1 << shape.width - 1), (1 << shape.width - 1) - 1) if shape.signed else (0, (1 << shape.width) - 1)
+
+    vectors = [[rng.randint(*value_range(shape)) for shape in shapes] for _ in range(40)]
+    seen = []
+
+    async def bench(ctx):
+        for vector in vectors + [[0] * 7] * levels:
+            for signal, v in zip(inputs, vector):
+                ctx.set(signal, v)
+            await ctx.tick()
+            seen.append(ctx.get(out))
+
+    simulator = Simulator(m)
+    simulator.add_clock(1e-6)
+    simulator.add_testbench(bench)
+    simulator.run()
+    expected = [sum(-v if flag else v for v, flag in zip(vector, flags)) for vector in vectors]
+    assert seen[levels - 1:levels - 1 + len(vectors)] == expected
 
 
 def test_spread_places_registers_evenly():
@@ -259,12 +300,14 @@ def test_threshold_unit_counts_reached_thresholds():
         threshold.Unit([[3, 1, 5]], acc_width=8, level_bits=2)
 
 
+@pytest.mark.parametrize("compare_registers", [False, True])
 @pytest.mark.parametrize("classes, levels", [(10, (1, 2, 3, 4)), (10, (2, 4)), (3, (1, 2, 3)), (1, (1,))])
-def test_a_pipelined_argmax_gives_each_vector_its_winner_latency_cycles_later(classes, levels):
-    """Registers after the given tournament levels (past the last, too): one vector per cycle, its
-    index `latency` cycles later, ties to the lowest index; held while `en` is low."""
-    dut = argmax.Unit(classes, width=6, registered_levels=levels)
-    assert dut.latency == len(levels)
+def test_a_pipelined_argmax_gives_each_vector_its_winner_latency_cycles_later(classes, levels, compare_registers):
+    """Registers after the given tournament levels (past the last, too), and with
+    `compare_registers` also between each such level's compares and muxes: one vector per cycle,
+    its index `latency` cycles later, ties to the lowest index; held while `en` is low."""
+    dut = argmax.Unit(classes, width=6, registered_levels=levels, compare_registers=compare_registers)
+    assert dut.latency == len(levels) * (2 if compare_registers else 1)
     rng = random.Random(classes + len(levels))
     vectors = [[rng.randint(-4, 4) for _ in range(classes)] for _ in range(60)]
     enables = [rng.random() < 0.7 for _ in vectors]

@@ -7,7 +7,7 @@ import random
 import re
 
 import pytest
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import ClockDomain, Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
@@ -43,9 +43,18 @@ async def receive_byte(ctx, line, divisor: int, *, timeout: int) -> tuple[int, i
     return value, waited
 
 
-def simulate(dut, *testbenches, background=()):
+def simulate(dut, *testbenches, background=(), core_period=None):
+    """Run `dut` with a 1 us `sync` clock and, given `core_period` (s), a `core` domain of that
+    clock period, unrelated in phase (the core side of a bridge with `core_domain="core"`)."""
+    if core_period is not None:
+        top = Module()
+        top.submodules.dut = dut
+        top.domains.core = ClockDomain("core")
+        dut = top
     simulator = Simulator(dut)
     simulator.add_clock(1e-6)
+    if core_period is not None:
+        simulator.add_clock(core_period, domain="core", phase=core_period / 3)
     for testbench in testbenches:
         simulator.add_testbench(testbench)
     for testbench in background:
@@ -251,15 +260,22 @@ def beat_bytes(beat: int, *, in_width: int, rng: random.Random) -> list[int]:
     return list((beat | junk).to_bytes(count, "little"))
 
 
-@pytest.mark.parametrize("in_width,num_classes,divisor,results,edge_stages", [
-    (8, 10, 4, 10, 0), (12, 251, 5, 8, 0), (256, 100, 4, 3, 0), (8, 10, 4, 10, 2), (256, 100, 4, 3, 1)])
+@pytest.mark.parametrize("in_width,num_classes,divisor,results,edge_stages,core_period", [
+    (8, 10, 4, 10, 0, None), (12, 251, 5, 8, 0, None), (256, 100, 4, 3, 0, None),
+    (8, 10, 4, 10, 2, None), (256, 100, 4, 3, 1, None),
+    # the core on a clock of its own: faster (a PLL-made core clock), and slower
+    (8, 10, 4, 10, 0, 0.13e-6), (12, 251, 5, 8, 0, 0.37e-6), (256, 100, 4, 3, 0, 0.21e-6),
+    (8, 10, 4, 10, 0, 1.7e-6)])
 @pytest.mark.parametrize("per_result", [1, 3])
-def test_bridge_sends_the_reference_classes(in_width, num_classes, divisor, results, per_result, edge_stages):
+def test_bridge_sends_the_reference_classes(in_width, num_classes, divisor, results, per_result, edge_stages,
+                                            core_period):
     """Also with register stages between the bridge and the core (`edge_stages`, used with
-    fully pipelined cores): the same bytes, none lost, `busy` low only when all is sent."""
+    fully pipelined cores) and with the core in a clock domain of its own (`core_domain`, the
+    PLL-made core clock): the same bytes, none lost, `busy` low only when all is sent."""
     rng = random.Random(in_width * 10 + per_result)
     core = FakeCore(in_width=in_width, beats=per_result, num_classes=num_classes)
-    dut = bridge.UartBridge(core, divisor=divisor, edge_stages=edge_stages)
+    dut = bridge.UartBridge(core, divisor=divisor, edge_stages=edge_stages,
+                            core_domain="sync" if core_period is None else "core")
     assert (dut.in_width, dut.beat_bytes, dut.cls_width) == (
         in_width, (in_width + 7) // 8, (num_classes - 1).bit_length())
     beats = [rng.getrandbits(in_width) for _ in range(results * per_result)]
@@ -304,7 +320,7 @@ def test_bridge_sends_the_reference_classes(in_width, num_classes, divisor, resu
             ctx.set(core.hold, rng.random() < 0.5)
             await ctx.tick()
 
-    simulate(dut, host, decoder, background=[core_input_stalls, core_output_latency])
+    simulate(dut, host, decoder, background=[core_input_stalls, core_output_latency], core_period=core_period)
     assert received == expected
 
 

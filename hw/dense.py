@@ -91,9 +91,10 @@ class Layer(wiring.Component):
                 maps=unit.maps)
             m.d.comb += levels.i.eq(unit.o)
             result = levels.o
-        for stage in range(self.padding + 1):     # (data: no reset, hw.adders)
+        # (fully pipelined: data without reset, hw.adders; otherwise as the energy tables measured)
+        for stage in range(self.padding + 1):
             held = Signal(len(Value.cast(result)), name=f"padding{stage}" if stage < self.padding else "out",
-                          reset_less=True)
+                          reset_less=self.mvu.full)
             with m.If(advance):
                 m.d.sync += held.eq(Value.cast(result))
             result = held

@@ -154,6 +154,7 @@ class Unrolled(wiring.Component):
         self.maps = [OutputMap() for _ in node_maps] if exact else node_maps
         self._node_maps = node_maps
         depth = self.graph.depth
+        self.full = pipeline == FULL          # (read by dense.Layer, as mvu.Unrolled's)
         self.registered_levels = tuple(range(1, depth + 1)) if pipeline == FULL else spread(pipeline, depth)
         if exact:
             self.acc_width = layer.accumulator_width()

@@ -10,7 +10,15 @@ signed scores (the last layer). One vector per beat, a new one every cycle (init
 Protocol: ready/valid; a beat moves when valid and ready are both high. The pipeline advances while
 its output slot is empty or being taken (en = ~o.valid | o.ready), so backpressure stalls every
 stage in place and no data is lost. The output is registered; `latency` = MVU pipeline registers
-+ 1 cycles from an accepted input to its output when the sink is always ready.
++ `output_registers` cycles from an accepted input to its output when the sink is always ready.
+
+A fully pipelined hidden layer registers its output twice (`OUTPUT_REGISTERS_FULL`): the first register
+sits beside the threshold compares, the second drives the route to the next layer's fan-out tree.
+With one register, the placer pulled it toward the next layer, and the compare's route to it was
+the critical path (digits MLP at 1.4 bits, ECP5-85F, core clock: 1.97 ns of routing in 5.16 ns,
+from a compare's carry chain to the LUT yosys leaves behind it, 193.8 MHz; with two, a median of
+210.6 MHz over 5 placements). The last layer's scores go to the argmax beside it and keep one
+register.
 """
 
 from amaranth.hdl import Module, Signal, Value
@@ -20,6 +28,8 @@ from amaranth.lib.wiring import In, Out
 from hbnn.model.layout import WeightLayer
 
 from . import mvu, mvu_shared, popcount_library, threshold
+
+OUTPUT_REGISTERS_FULL = 2      # output registers of a fully pipelined hidden layer (module docstring)
 
 
 def output_shape(layer: WeightLayer):
@@ -45,8 +55,9 @@ class Layer(wiring.Component):
         # an always-high `o.ready` arrives through a port (nextpnr's critical path was exactly this
         # enable, 9.3 ns of routing to the flip-flops of layer 0, on the 1.4-bit digits MLP).
         self._free_running = False
+        self.output_registers = OUTPUT_REGISTERS_FULL if self.mvu.full and not layer.is_last else 1
         # extra output registers up to `min_latency` (a timing skeleton matching the real layer)
-        self.padding = max(0, min_latency - (self.mvu.latency + 1))
+        self.padding = max(0, min_latency - (self.mvu.latency + self.output_registers))
         super().__init__({
             "i": In(stream.Signature(layer.fan_in * layer.input.bits)),
             "o": Out(stream.Signature(output_shape(layer))),
@@ -62,8 +73,8 @@ class Layer(wiring.Component):
 
     @property
     def latency(self) -> int:
-        """The MVU's pipeline registers, any padding and the output register."""
-        return self.mvu.latency + self.padding + 1
+        """The MVU's pipeline registers, any padding and the output registers."""
+        return self.mvu.latency + self.padding + self.output_registers
 
     def elaborate(self, platform):
         m = Module()
@@ -92,8 +103,9 @@ class Layer(wiring.Component):
             m.d.comb += levels.i.eq(unit.o)
             result = levels.o
         # (fully pipelined: data without reset, hw.adders; otherwise as the energy tables measured)
-        for stage in range(self.padding + 1):
-            held = Signal(len(Value.cast(result)), name=f"padding{stage}" if stage < self.padding else "out",
+        registers = self.padding + self.output_registers
+        for stage in range(registers):
+            held = Signal(len(Value.cast(result)), name=f"padding{stage}" if stage < registers - 1 else "out",
                           reset_less=self.mvu.full)
             with m.If(advance):
                 m.d.sync += held.eq(Value.cast(result))

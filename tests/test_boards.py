@@ -109,9 +109,11 @@ def test_the_clock_target_is_raised_for_a_true_fmax(board_name, pattern):
     assert info["initiation_interval_cycles"] == 1
 
 
-@pytest.mark.parametrize("board_name, router", [("icebreaker", "router1"), ("ulx3s-25f", "router2")])
-def test_each_family_routes_with_its_router(board_name, router):
-    plan, _ = flow._plan(dense_layer(8, 2, "1"), boards.get(board_name), pipeline=0)
+@pytest.mark.parametrize("board_name, pipeline, router", [("icebreaker", 0, "router1"), ("ulx3s-25f", 0, "router2"),
+                                                         ("icebreaker", "full", "router1"),
+                                                         ("ulx3s-25f", "full", "router1")])
+def test_each_family_routes_with_its_router(board_name, pipeline, router):
+    plan, _ = flow._plan(dense_layer(8, 2, "1"), boards.get(board_name), pipeline=pipeline)
     script = next(text for name, text in plan.files.items() if name.endswith(".sh"))
     assert f"--router {router} " in script
 

@@ -300,6 +300,28 @@ def test_threshold_unit_counts_reached_thresholds():
         threshold.Unit([[3, 1, 5]], acc_width=8, level_bits=2)
 
 
+def test_threshold_unit_with_output_maps_beyond_the_accumulator_range():
+    """Thresholds whose bounds fall below, inside and above a 5-bit accumulator's range, through
+    positive and negative output maps (Y = ±2^s X + C): every X of the range against the rule."""
+    thresholds = [[-200, -3, 40], [-7, 0, 7], [-1, 60, 300]]
+    maps = [threshold.OutputMap(), threshold.OutputMap(negative=True, shift=1, offset=3),
+            threshold.OutputMap(shift=2, offset=-5)]
+    dut = threshold.Unit(thresholds, acc_width=5, level_bits=2, maps=maps)
+    values = list(range(-16, 16))
+
+    def setter(x):
+        return lambda ctx: [ctx.set(dut.i[o], x) for o in range(3)]
+
+    def check(ctx, case):
+        x = values[drivers.index(case)]
+        got = unpack(ctx.get(Value.cast(dut.o)), 3, 2)
+        want = [sum(output_map.apply(x) >= t for t in row) for row, output_map in zip(thresholds, maps)]
+        assert got.tolist() == want, x
+
+    drivers = [setter(x) for x in values]
+    simulate_combinational(dut, drivers, check)
+
+
 @pytest.mark.parametrize("compare_registers", [False, True])
 @pytest.mark.parametrize("classes, levels", [(10, (1, 2, 3, 4)), (10, (2, 4)), (3, (1, 2, 3)), (1, (1,))])
 def test_a_pipelined_argmax_gives_each_vector_its_winner_latency_cycles_later(classes, levels, compare_registers):

@@ -107,8 +107,8 @@ def digits_rows(board_name: str, root: Path, mixes=("1", "1.4", "2"),
 
     rows = []
     for strategy in strategies:
-        result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), board=BOARDS[board_name], ratio_digits=1,
-                         images=20, root=root, energy=False, popcount=strategy, progress=False,
+        result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), seeds=1, board=BOARDS[board_name],
+                         ratio_digits=1, images=20, root=root, energy=False, popcount=strategy, progress=False,
                          say=lambda message: print(message, file=sys.stderr, flush=True))
         for row in result.rows:
             cells, placed = row.synthesis.cells, row.synthesis.placement

@@ -166,7 +166,7 @@ def digits_rows(board_name: str, mixes, root: Path, *, pipeline: int = 0) -> lis
     board = BOARDS[board_name]
     rows = []
     for strategy in ("generic", "mapped"):
-        result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), board=board, ratio_digits=1,
+        result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), seeds=1, board=board, ratio_digits=1,
                          images=20, root=root, energy=False, popcount=strategy, pipeline=pipeline,
                          progress=False,
                          say=lambda message: print(message, file=sys.stderr, flush=True))

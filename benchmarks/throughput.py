@@ -27,7 +27,7 @@ def rows(board_name: str, root: Path, mixes, pipelines, placement_seeds: int, wi
 
     table = []
     for pipeline in pipelines:
-        result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), board=BOARDS[board_name],
+        result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), seeds=1, board=BOARDS[board_name],
                          ratio_digits=1, width=width, images=20, root=root, energy=False, pipeline=pipeline,
                          placement_seeds=placement_seeds, progress=False,
                          core_mhz=core_mhz if pipeline == "full" else None,

@@ -69,6 +69,16 @@ def _count(minimum: int):
 _natural, _positive = _count(0), _count(1)
 
 
+def _images(text: str):
+    """An argparse type: a positive count of test images, or `all` (the whole test set)."""
+    return "all" if text.strip() == "all" else _positive(text)
+
+
+def _positive_list(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated positive integers (e.g. widths 16,24,32)."""
+    return tuple(_positive(part.strip()) for part in text.split(",") if part.strip()) or _positive("")
+
+
 # -- options shared by several subcommands -----------------------------------------------------
 
 
@@ -174,6 +184,14 @@ def _add_placement_seeds_option(parser) -> None:
                              "3, ...) and report the median Fmax; each placement takes as long as the first")
 
 
+def _add_seeds_option(parser) -> None:
+    from hbnn.compare import SEEDS
+
+    parser.add_argument("--seeds", type=_positive, default=SEEDS,
+                        help="training seeds per design (--seed, --seed + 1, ...): accuracy is their mean ± "
+                             "std, and the median seed's design is the one built")
+
+
 def _add_simulator_option(parser) -> None:
     from hbnn.tools import SIMULATORS
 
@@ -184,8 +202,8 @@ def _add_simulator_option(parser) -> None:
 def _add_run_options(parser, *, images: int, build: bool = True) -> None:
     """Seed, test images, simulator, build folder and --quiet: what every comparing command has."""
     parser.add_argument("--seed", type=_natural, default=0, help="training seed (and the simulator's stalls)")
-    parser.add_argument("--images", type=_positive, default=images,
-                        help="test images per mix run through the simulated Verilog")
+    parser.add_argument("--images", type=_images, default=images,
+                        help="test images per design run through the simulated Verilog, or all")
     _add_simulator_option(parser)
     if build:
         parser.add_argument("--build", default=commands.BUILD, help="folder for all outputs")
@@ -209,12 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command("demo", commands.demo, "the main job on the embedded defaults",
                    "The bit-mix comparison on the embedded defaults: the digits MLP (64-32-10) with "
-                   f"{', '.join(DEFAULT_MIXES)}-bit Middle-Out weights is trained (or reused), exported, "
+                   f"{', '.join(commands.DEMO['mixes'])}-bit Middle-Out weights is trained with each "
+                   "of --seeds training seeds (or reused), exported, "
                    f"checked bit-exact in simulation, synthesized, placed and routed for the "
                    f"{boards.get(commands.DEMO['board']).title}, and its LUTs, Fmax and energy are "
-                   "compared (= hbnn compare --ratio-digits 1: power-of-two plane ratios, the "
-                   "hardware-friendly setting).")
+                   f"compared (= hbnn compare --ratio-digits 1 --mixes {','.join(commands.DEMO['mixes'])}: "
+                   "power-of-two plane ratios, the hardware-friendly setting).")
     _add_run_options(demo, images=20)
+    _add_seeds_option(demo)
 
     train = command("train", commands.train, "train a net, save a checkpoint",
                     "Train a heterogeneous-bitwidth binarized net on a bundled data set and save a checkpoint.")
@@ -291,11 +311,17 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--dataset", default="digits", help="bundled data set (digits, mnist1d)")
     compare.add_argument("--net", default="mlp", help="network of the data set")
     compare.add_argument("--mixes", default=",".join(DEFAULT_MIXES),
-                         help="comma-separated weight bit mixes (named averages or 70/20/10 percentages)")
+                         help="comma-separated weight bit mixes (named averages or 70/20/10 percentages), "
+                              "each with the Middle-Out allocation or another after a colon, e.g. "
+                              "1.4:random (the control that shows what the allocation rule is worth)")
     compare.add_argument("--board", default=boards.DEFAULT_BOARD, help=f"target: {', '.join(boards.BOARDS)}")
-    _add_width_option(compare)
+    compare.add_argument("--width", type=_positive_list, default=None, metavar="W[,W...]",
+                         help="hidden width (MLP) or base channels (CNN), or several: every mix is built "
+                              "at each (a wider net with fewer bits is the rival of a narrower one with "
+                              "more); default: the net's")
     _add_ratio_digits_option(compare)
     _add_run_options(compare, images=20)
+    _add_seeds_option(compare)
     compare.add_argument("--no-energy", action="store_true", help="skip the energy estimate")
     _add_pipeline_option(compare)
     _add_popcount_options(compare, family=False)

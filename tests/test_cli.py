@@ -108,6 +108,14 @@ BAD_INPUTS = [
     (["compare", "--dataset", "mnist1d", "--net", "cnn", "--build", "{build}"],
      "unknown net for data set 'mnist1d': 'cnn'; choose one of: cnn1d, mlp"),
     (["compare", "--images", "0"], "argument --images: must be a positive integer, not 0"),
+    (["compare", "--seeds", "0"], "argument --seeds: must be a positive integer, not 0"),
+    (["compare", "--images", "some"], "argument --images: must be a positive integer, not 'some'"),
+    (["demo", "--seeds", "x"], "argument --seeds: must be a positive integer, not 'x'"),
+    (["compare", "--width", "16,0"], "argument --width: must be a positive integer, not 0"),
+    (["compare", "--width", "16,16", "--build", "{build}"], "widths 16, 16 repeat a width; give each once"),
+    (["compare", "--mixes", "1.4:sideways", "--build", "{build}"],
+     "unknown allocation 'sideways'; choose one of: middle-out, middle-out-residual, top-down, bottom-up, "
+     "random, middle-out-column, middle-out-group8"),
     (["compare", "--build", "{text}"], "build folder '{text}' is a file, not a folder"),
     (["demo", "--sim", "questa", "--build", "{build}"], "unknown simulator 'questa'; choose one of: icarus, verilator"),
     (["experiment", "nothing"], "unknown experiment 'nothing'; choose one of: reconstruction, recipes, bitmix, methods, gradient, "

@@ -9,7 +9,8 @@ import pytest
 
 from hbnn import boards
 from hbnn import compare as compare_module
-from hbnn.compare import COLUMNS, compare
+from hbnn.compare import compare
+from hbnn.compare_output import COLUMNS
 from hbnn.model.config import net_config
 from hbnn.model.errors import ConfigError
 from hbnn.tools import ToolMissing
@@ -17,30 +18,40 @@ from hbnn.tools import ToolMissing
 
 @pytest.fixture(scope="module")
 def small_comparison(tmp_path_factory):
-    """The digits MLP at width 4 (so two bit mixes place and route in about a minute) on the 25F."""
+    """The digits MLP at width 4 (so two designs place and route in about a minute) on the 25F:
+    1 bit and 1.4 bits with random allocation, three training seeds each."""
     root = tmp_path_factory.mktemp("compare")
     messages = []
-    result = compare(dataset="digits", net="mlp", mixes=("1", "2"), board=boards.get("ulx3s-25f"), width=4,
-                     images=6, root=root, progress=False, say=messages.append)
+    result = compare(dataset="digits", net="mlp", mixes=("1", "1.4:random"), board=boards.get("ulx3s-25f"),
+                     width=4, images=6, root=root, progress=False, say=messages.append, workers=2)
     return result, root, messages
 
 
 def test_compare_measures_every_mix(small_comparison):
     result, root, messages = small_comparison
-    one, two = result.rows
-    assert (one.weights, two.weights) == ("1", "2")
-    assert one.average_bits == 1.0 and two.average_bits == 2.0
-    assert one.lut4 < two.lut4                              # more weight bits, more LUTs
+    one, random14 = result.rows
+    assert (one.weights, one.allocation, random14.weights, random14.allocation) == ("1", "middle-out", "1.4", "random")
+    assert (one.label, random14.label) == ("1", "1.4:random") and one.width == random14.width == 4
+    assert one.average_bits == 1.0 and random14.average_bits == pytest.approx(1.4, abs=0.01)
+    assert one.lut4 < random14.lut4                         # more weight bits, more LUTs
     assert one.synthesis.placement.logic.available == 24288
     for row in result.rows:
+        assert row.seeds == (0, 1, 2) and len(row.seed_accuracies) == 3
+        # the built design is the median seed's, and its accuracy is that seed's
+        assert row.hardware_seed == compare_module.median_seed(dict(zip(row.seeds, row.seed_accuracies)))
+        assert row.accuracy == row.seed_accuracies[row.seeds.index(row.hardware_seed)]
+        assert row.accuracy_mean == pytest.approx(sum(row.seed_accuracies) / 3)
+        assert row.accuracy_std > 0                          # three different nets
         assert row.simulated_images == 6 and 0.5 < row.accuracy <= 1
         assert row.accuracy == row.float_accuracy            # export is exact
         assert row.synthesis.placement.fmax_mhz > 10 and row.synthesis.initiation_interval == 1
         assert row.energy["fpga_nj_per_image"] > 0 and row.energy["transistors"] > 1000
         assert 0 < row.energy["activity_factor"] < 1
-    assert result.lut_ratio("1", "2") == pytest.approx(one.lut4 / two.lut4)
-    assert result.lut_ratio() is None                        # no 1.4-bit row here
+        assert f"-s{row.hardware_seed}-" in row.layout         # the median seed's layout was built
+    assert result.lut_ratio("1", "1.4:random") == pytest.approx(one.lut4 / random14.lut4)
+    assert result.lut_ratio() is None                        # no 1.4-bit Middle-Out row here
     assert any("bit-exact on 6 test images" in message for message in messages)
+    assert any("6 nets (2 designs x 3 seeds): 0 checkpoints reused, 6 to train" in message for message in messages)
 
 
 def test_compare_writes_csv_json_and_plot(small_comparison):
@@ -49,29 +60,68 @@ def test_compare_writes_csv_json_and_plot(small_comparison):
     assert result.outputs == {"csv": str(folder / "compare.csv"), "json": str(folder / "compare.json"),
                               "plot": str(folder / "compare.png")}
     rows = list(csv.DictReader(open(result.outputs["csv"])))
-    assert tuple(rows[0]) == COLUMNS and [row["weights"] for row in rows] == ["1", "2"]
+    assert tuple(rows[0]) == COLUMNS and [(row["weights"], row["allocation"]) for row in rows] == [
+        ("1", "middle-out"), ("1.4", "random")]
     assert int(rows[1]["lut4"]) == result.rows[1].lut4
-    for row in rows:      # latency and area-delay from the synthesis report's cycles and Fmax
+    for row, measured in zip(rows, result.rows):
+        assert row["seeds"] == "0 1 2" and int(row["hardware_seed"]) == measured.hardware_seed
+        assert float(row["accuracy_percent"]) == pytest.approx(100 * measured.accuracy_mean, abs=0.01)
+        assert float(row["accuracy_std_percent"]) == pytest.approx(100 * measured.accuracy_std, abs=0.01)
         fmax, cycles = float(row["fmax_mhz"]), int(row["latency_cycles"])
+        # latency and area-delay from the synthesis report's cycles and Fmax
         assert cycles >= 3 and float(row["latency_ns"]) == pytest.approx(cycles * 1e3 / fmax, rel=1e-3)
         assert int(row["lut4_ns"]) == pytest.approx(int(row["lut4"]) * 1e3 / fmax, rel=1e-3)      # II = 1
+    # the cheapest design is always on the LUT4 front; the other only if it is more accurate
+    cheap, costly = sorted(result.rows, key=lambda row: row.lut4)
+    flags = {row["allocation"]: row["pareto_lut4"] == "True" for row in rows}
+    assert flags[cheap.allocation] and flags[costly.allocation] == (costly.accuracy_mean > cheap.accuracy_mean)
     document = json.loads(open(result.outputs["json"]).read())
     assert document["board"] == "ulx3s-25f" and document["paper_assumed_ratio_1.4_over_2"] == 0.70
+    assert document["training_seeds"] == [0, 1, 2]
     assert document["details"][0]["synthesis"]["placement"]["logic"]["available"] == 24288
     assert open(result.outputs["plot"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     assert not list(root.rglob("*.partial")) and not list(root.rglob("*.tmp"))
 
 
-def test_a_matching_checkpoint_is_reused(tmp_path):
+def test_a_rerun_reuses_every_checkpoint(small_comparison):
+    _, root, _ = small_comparison
+    checked = compare_module.plan(dataset="digits", net="mlp", mixes=("1", "1.4:random"), width=4,
+                                  board=boards.get("ulx3s-25f"), root=root)
+    messages = []
+    trained = compare_module._train_all(checked, progress=False, say=messages.append, workers=2)
+    assert messages == ["6 nets (2 designs x 3 seeds): 6 checkpoints reused, 0 to train"]
+    assert sorted(trained) == [(index, seed) for index in range(2) for seed in range(3)]
+
+
+def test_a_checkpoint_is_reused_only_for_the_same_net(tmp_path):
     config = net_config("digits", "mlp", weights="1", width=2)
-    first, path, reused = compare_module._trained(config, seed=3, root=tmp_path, progress=False, suffix="-width2")
-    assert not reused and path.name == "digits-mlp-w1-a1-bc-middle-out-s3-width2.pt"
-    again, same_path, reused = compare_module._trained(config, seed=3, root=tmp_path, progress=False,
-                                                       suffix="-width2")
-    assert reused and same_path == path and again.float_accuracy == first.float_accuracy
+    path, accuracy = compare_module._train_one(config, 3, tmp_path, "-width2")
+    assert path.name == "digits-mlp-w1-a1-bc-middle-out-s3-width2.pt"
+    assert compare_module._reusable(config, seed=3, root=tmp_path, suffix="-width2") == (path, accuracy)
     other = net_config("digits", "mlp", weights="1", width=3)    # same file name, other net: retrain
-    _, _, reused = compare_module._trained(other, seed=3, root=tmp_path, progress=False, suffix="-width2")
-    assert not reused
+    assert compare_module._reusable(other, seed=3, root=tmp_path, suffix="-width2") is None
+    assert compare_module._reusable(config, seed=4, root=tmp_path, suffix="-width2") is None
+
+
+def test_the_median_seed_is_the_lower_middle_one_and_ties_go_to_the_lower_seed():
+    assert compare_module.median_seed({0: 0.9, 1: 0.8, 2: 0.95}) == 0
+    assert compare_module.median_seed({0: 0.9, 1: 0.8, 2: 0.95, 3: 0.85}) == 3      # 0.85 < 0.9
+    assert compare_module.median_seed({5: 0.9, 6: 0.9, 7: 0.9}) == 6
+    assert compare_module.median_seed({4: 0.7}) == 4
+
+
+def test_the_plan_crosses_mixes_with_widths_and_names_allocations(tmp_path):
+    checked = compare_module.plan(mixes=("1", "1.4", "1.4:random"), width=(8, 16), seeds=2, seed=5,
+                                  board=boards.get("ulx3s-25f"), root=tmp_path, energy=False)
+    assert [(point.label, point.width) for point in checked.points] == [
+        ("1", 8), ("1.4", 8), ("1.4:random", 8), ("1", 16), ("1.4", 16), ("1.4:random", 16)]
+    assert [config.allocation for config in checked.configs[:3]] == ["middle-out", "middle-out", "random"]
+    assert checked.configs[3].layers[0].out == 16 and checked.seeds == (5, 6)
+    assert checked.name == "digits-mlp-width8-16-ulx3s-25f"
+    assert checked.checkpoint_suffix(checked.points[4]) == "-width16"
+    assert checked.images == 20
+    assert compare_module.plan(images="all", board=boards.get("ulx3s-25f"), root=tmp_path).images is None
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("options, message", [
@@ -80,6 +130,11 @@ def test_a_matching_checkpoint_is_reused(tmp_path):
     ({"images": 0}, "images must be a positive integer, not 0"),
     ({"pipeline": -1}, "the pipeline setting must be a non-negative integer or 'full', not -1"),
     ({"seed": -2}, "seed must be a non-negative integer, not -2"),
+    ({"seeds": 0}, "seeds must be a positive integer, not 0"),
+    ({"mixes": ("1.4:sideways",)}, "unknown allocation 'sideways'"),
+    ({"mixes": ("1.4:random", "70/20/10:random")}, "bit mixes 1.4:random, 70/20/10:random name the same mix"),
+    ({"width": (8, 8)}, "widths 8, 8 repeat a width; give each once"),
+    ({"width": (8, 0)}, "width must be a positive integer, not 0"),
     ({"placement_seeds": 0}, "placement seeds must be a positive integer, not 0"),
     ({"popcount": "fast"}, "unknown popcount strategy 'fast'; choose one of: generic, mapped"),
     ({"simulator": "questa"}, "unknown simulator 'questa'; choose one of: icarus, verilator"),
@@ -104,5 +159,5 @@ def test_a_missing_program_is_found_before_training(tmp_path, monkeypatch):
 def test_demo_is_compare_on_the_defaults():
     from hbnn import commands
 
-    assert commands.DEMO["mixes"] == ("1", "1.2", "1.4", "2", "3") and commands.DEMO["board"] == "ulx3s-85f"
+    assert commands.DEMO["mixes"] == ("1", "1.2", "1.4", "2") and commands.DEMO["board"] == "ulx3s-85f"
     assert commands.DEMO["ratio_digits"] == 1 and commands.DEMO["popcount"] == "generic"

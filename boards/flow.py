@@ -61,7 +61,12 @@ POLL_SECONDS = 2.0       # how often a watched tool run (nextpnr) is checked
 
 
 class DesignTooBig(ConfigError):
-    """The synthesized design needs more of a resource than the board's device has."""
+    """The synthesized design needs more of a resource than the board's device has. `cells`: its
+    cells after synthesis, when the check came from them (not from nextpnr's packing)."""
+
+    def __init__(self, message: str, cells: reports.CellCounts | None = None):
+        super().__init__(message)
+        self.cells = cells
 
 
 class ToolFailed(RuntimeError):
@@ -546,7 +551,7 @@ def _check_fits(cells: reports.CellCounts, board: Board) -> None:
         if used > available:
             raise DesignTooBig(f"the design needs {'at least ' if what == 'logic cells' else ''}"
                                f"{used:,} {what} but {board.name} has {available:,} "
-                               f"(LUT4 {cells.lut4:,}, carry {cells.carry:,}, FF {cells.flip_flops:,})")
+                               f"(LUT4 {cells.lut4:,}, carry {cells.carry:,}, FF {cells.flip_flops:,})", cells)
 
 
 def _layer_cells(stat: dict, info: dict, family: str) -> list[LayerCells]:

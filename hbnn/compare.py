@@ -14,7 +14,8 @@ For each:
    the design to build: generate its Verilog and run `images` test images (or "all" of them)
    through it in a simulator under cocotb; the row is only reported if every class and score
    equals the golden model;
-4. synthesize, place and route it for `board` (`boards.flow`);
+4. synthesize, place and route it for `board` (`boards.flow`); a design the board cannot hold
+   stays a row, with its accuracy, its LUT4 and why it does not fit;
 5. estimate its energy per inference (`hbnn.boards.energy`; an estimate, see docs/energy.md), with
    the switching activity measured on the first `ACTIVITY_IMAGES` of the simulated images.
 
@@ -37,7 +38,7 @@ from hbnn.model.errors import ConfigError
 from hbnn.model.layout import Network
 
 from hbnn.boards.board import Board
-from hbnn.boards.flow import SynthesisReport
+from hbnn.boards.flow import DesignTooBig, SynthesisReport
 from hbnn.boards.flow import prepare as prepare_build
 
 DEFAULT_MIXES = ("1", "1.2", "1.4", "2", "3")
@@ -79,15 +80,21 @@ class MixResult:
     accuracy: float              # test accuracy of the built design's layout
     float_accuracy: float        # the built net's own test accuracy in PyTorch (equal when export is exact)
     simulated_images: int        # test images checked bit-exact in simulation
-    synthesis: SynthesisReport
+    synthesis: SynthesisReport | None    # None when the design does not fit the board
     energy: dict | None          # hbnn.boards.energy estimate as data (None when not measured)
     layout: str
     build: str                   # the synthesis folder (yosys and nextpnr outputs)
+    does_not_fit: str | None = None      # why not, when the board cannot hold the design
+    needed_lut4: int | None = None       # its LUT4 after synthesis, when it does not fit
 
     @property
-    def lut4(self) -> int:
+    def fits(self) -> bool:
+        return self.synthesis is not None
+
+    @property
+    def lut4(self) -> int | None:
         """LUT4s after synthesis, including the LUT4s of ECP5 carry cells (`lut4_equivalent`)."""
-        return self.synthesis.cells.lut4_equivalent
+        return self.synthesis.cells.lut4_equivalent if self.fits else self.needed_lut4
 
     @property
     def accuracy_mean(self) -> float:
@@ -119,7 +126,7 @@ class Comparison:
     def lut_ratio(self, low: str = "1.4", high: str = "2") -> float | None:
         """LUT4(low) / LUT4(high) at the default width; the Middle-Out paper assumes cost linear in
         bits (1.4/2 = 0.70)."""
-        by_mix = {row.label: row for row in self.rows if row.width == self.rows[0].width}
+        by_mix = {row.label: row for row in self.rows if row.width == self.rows[0].width and row.fits}
         if low in by_mix and high in by_mix:
             return by_mix[low].lut4 / by_mix[high].lut4
         return None
@@ -411,7 +418,7 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
     # short one: the two workers (yosys, nextpnr and Icarus use a core each) end close together.
     order = sorted(range(len(builds)), key=lambda index: -_lanes(prepared[index].network))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        submitted = {index: pool.submit(builds[index].run, progress=progress,
+        submitted = {index: pool.submit(_placed_or_too_big, builds[index], progress=progress,
                                         placement_seeds=checked.placement_seeds) for index in order}
         synth_jobs = [submitted[index] for index in range(len(builds))]
         energy_jobs = [pool.submit(_activity_and_transistors, one.network, one.generated,
@@ -427,6 +434,11 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
     rows = []
     for one, build, synth_job, energy_job in zip(prepared, builds, synth_jobs, energy_jobs):
         synthesis = synth_job.result()
+        if isinstance(synthesis, DesignTooBig):
+            say(f"{one.point.label} bits: does not fit {board.name}: {synthesis}")
+            rows.append(_row(checked, one, build, None, None, does_not_fit=str(synthesis),
+                             needed_lut4=None if synthesis.cells is None else synthesis.cells.lut4_equivalent))
+            continue
         estimate = None
         if energy_job is not None:
             measured, transistors = energy_job.result()
@@ -434,12 +446,25 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
         say(f"{one.point.label} bits: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
             f"Fmax {synthesis.fmax_mhz:.1f} MHz"
             + ("" if estimate is None else f", about {estimate['fpga_nj_per_image']:.2f} nJ per image"))
-        seeds = tuple(checked.seeds)
-        rows.append(MixResult(one.point.mix, one.point.allocation, one.width, average_bits(one.network), seeds,
-                              tuple(one.seed_accuracies[seed] for seed in seeds), one.hardware_seed,
-                              one.seed_accuracies[one.hardware_seed], one.float_accuracy, len(one.pixels),
-                              synthesis, estimate, str(one.layout_path), str(build.build_dir)))
+        rows.append(_row(checked, one, build, synthesis, estimate))
     return rows
+
+
+def _placed_or_too_big(build, **options):
+    """The build's report, or the `DesignTooBig` that says the board cannot hold it: a row of its
+    own (its accuracy and LUT4 still count), not the end of the comparison."""
+    try:
+        return build.run(**options)
+    except DesignTooBig as error:
+        return error
+
+
+def _row(checked: Plan, one: PreparedMix, build, synthesis, estimate, **unplaced) -> MixResult:
+    seeds = tuple(checked.seeds)
+    return MixResult(one.point.mix, one.point.allocation, one.width, average_bits(one.network), seeds,
+                     tuple(one.seed_accuracies[seed] for seed in seeds), one.hardware_seed,
+                     one.seed_accuracies[one.hardware_seed], one.float_accuracy, len(one.pixels),
+                     synthesis, estimate, str(one.layout_path), str(build.build_dir), **unplaced)
 
 
 def _activity_and_transistors(network, generated, pixels, *, build_dir: Path):

@@ -1,7 +1,9 @@
 """What `hbnn compare` writes: the text table, `compare.csv`, `compare.json` and `compare.png`.
 
 Accuracy is the mean ± sample standard deviation over the training seeds; every hardware column
-is the median seed's design (`hardware_seed`). Two Pareto fronts (`hbnn.pareto`) are marked: mean
+is the median seed's design (`hardware_seed`). A design the board cannot hold keeps its row with
+its accuracy, its LUT4 after synthesis and why (`does_not_fit`), and is left out of the fronts
+and the plot. Two Pareto fronts (`hbnn.pareto`) are marked: mean
 accuracy against LUT4, and against the energy estimate (nJ per image). The plot shows both fronts
 with one-std error bars, uniform mixes (1, 2, 3 bits) as circles and heterogeneous ones as
 triangles, then LUT4 and throughput against average bits.
@@ -27,16 +29,21 @@ COLUMNS = ("weights", "allocation", "width", "average_bits", "accuracy_percent",
            "seeds", "seed_accuracies_percent", "hardware_seed", "hardware_accuracy_percent",
            "pytorch_accuracy_percent", "lut4", "carry", "flip_flops", "logic_placed", "fmax_mhz", "latency_cycles",
            "latency_ns", "images_per_second", "lut4_ns", "energy_nj_per_image", "pareto_lut4", "pareto_energy",
-           "simulated_images")
+           "simulated_images", "does_not_fit")
 
 
 def fronts(rows) -> tuple[list[bool], list[bool] | None]:
-    """Which rows lie on the accuracy/LUT4 front and on the accuracy/energy front (None without energy)."""
-    accuracies = [row.accuracy_mean for row in rows]
-    by_lut4 = pareto.on_front([row.lut4 for row in rows], accuracies)
-    if any(row.energy is None for row in rows):
-        return by_lut4, None
-    return by_lut4, pareto.on_front([row.energy["fpga_nj_per_image"] for row in rows], accuracies)
+    """Which rows lie on the accuracy/LUT4 front and on the accuracy/energy front (None without
+    energy), among the designs that fit the board (one that does not is on neither)."""
+    placed = [row for row in rows if row.fits]
+    accuracies = [row.accuracy_mean for row in placed]
+    by_lut4 = dict(zip(map(id, placed), pareto.on_front([row.lut4 for row in placed], accuracies)))
+    lut4_flags = [by_lut4.get(id(row), False) for row in rows]
+    if any(row.energy is None for row in placed):
+        return lut4_flags, None
+    by_energy = dict(zip(map(id, placed), pareto.on_front([row.energy["fpga_nj_per_image"] for row in placed],
+                                                          accuracies)))
+    return lut4_flags, [by_energy.get(id(row), False) for row in rows]
 
 
 def table_rows(rows) -> list[dict]:
@@ -53,16 +60,24 @@ def table_rows(rows) -> list[dict]:
             "seeds": " ".join(str(seed) for seed in row.seeds),
             "seed_accuracies_percent": " ".join(f"{100 * value:.2f}" for value in row.seed_accuracies),
             "hardware_seed": row.hardware_seed, "hardware_accuracy_percent": round(100 * row.accuracy, 2),
-            "pytorch_accuracy_percent": round(100 * row.float_accuracy, 2),
-            "lut4": row.lut4, "carry": synthesis.cells.carry, "flip_flops": synthesis.cells.flip_flops,
-            "logic_placed": synthesis.placement.logic.used, "fmax_mhz": round(synthesis.fmax_mhz, 2),
-            "latency_cycles": synthesis.latency_cycles, "latency_ns": round(synthesis.latency_ns, 1),
-            "images_per_second": round(synthesis.images_per_second), "lut4_ns": round(synthesis.lut4_ns),
+            "pytorch_accuracy_percent": round(100 * row.float_accuracy, 2), "lut4": row.lut4,
+            **(_hardware_columns(synthesis) if row.fits else dict.fromkeys(HARDWARE_COLUMNS)),
             "energy_nj_per_image": None if row.energy is None else round(row.energy["fpga_nj_per_image"], 3),
             "pareto_lut4": by_lut4[index], "pareto_energy": None if by_energy is None else by_energy[index],
-            "simulated_images": row.simulated_images,
+            "simulated_images": row.simulated_images, "does_not_fit": row.does_not_fit or "",
         })
     return table
+
+
+HARDWARE_COLUMNS = ("carry", "flip_flops", "logic_placed", "fmax_mhz", "latency_cycles", "latency_ns",
+                    "images_per_second", "lut4_ns")
+
+
+def _hardware_columns(synthesis) -> dict:
+    return {"carry": synthesis.cells.carry, "flip_flops": synthesis.cells.flip_flops,
+            "logic_placed": synthesis.placement.logic.used, "fmax_mhz": round(synthesis.fmax_mhz, 2),
+            "latency_cycles": synthesis.latency_cycles, "latency_ns": round(synthesis.latency_ns, 1),
+            "images_per_second": round(synthesis.images_per_second), "lut4_ns": round(synthesis.lut4_ns)}
 
 
 def format_table(rows, board: Board) -> str:
@@ -77,6 +92,11 @@ def format_table(rows, board: Board) -> str:
              f"(docs/energy.md); Pareto: L = no design is as accurate for fewer LUT4, E = for less energy",
              header]
     for row, flat in zip(rows, table_rows(rows)):
+        if not row.fits:
+            lines.append(f"{row.label:>18} {row.width:5} {flat['average_bits']:8.3f} "
+                         f"{flat['accuracy_percent']:6.2f} ± {flat['accuracy_std_percent']:4.2f} {row.hardware_seed:4} "
+                         f"does not fit: {row.does_not_fit}")
+            continue
         energy = "-" if flat["energy_nj_per_image"] is None else f"{flat['energy_nj_per_image']:.2f}"
         marks = ("L" if flat["pareto_lut4"] else "") + ("E" if flat["pareto_energy"] else "")
         lines.append(f"{row.label:>18} {row.width:5} {flat['average_bits']:8.3f} "
@@ -93,12 +113,13 @@ def write_outputs(out_dir: Path, dataset: str, net: str, board: Board, rows, *, 
     writer = csv.DictWriter(text, fieldnames=COLUMNS)
     writer.writeheader()
     writer.writerows(table)
-    by_label = {row.label: row for row in rows if row.width == rows[0].width}
+    by_label = {row.label: row for row in rows if row.width == rows[0].width and row.fits}
     ratio = by_label["1.4"].lut4 / by_label["2"].lut4 if "1.4" in by_label and "2" in by_label else None
     document = {"dataset": dataset, "net": net, "board": board.name, "board_title": board.title,
                 "training_seeds": list(seeds), "lut4_ratio_1.4_over_2": ratio, "paper_assumed_ratio_1.4_over_2": 0.70,
                 "pareto_lut4": [row.label + f" w{row.width}" for row, flat in zip(rows, table) if flat["pareto_lut4"]],
-                "rows": table, "details": [{**asdict(row), "synthesis": row.synthesis.to_json()} for row in rows]}
+                "rows": table, "details": [{**asdict(row), "synthesis": row.synthesis.to_json() if row.fits else None}
+                                           for row in rows]}
     outputs = {"csv": out_dir / "compare.csv", "json": out_dir / "compare.json", "plot": out_dir / "compare.png"}
     write_atomic(outputs["csv"], text.getvalue())
     write_atomic(outputs["json"], json.dumps(document, indent=2) + "\n")
@@ -116,7 +137,11 @@ def plot(rows, board: Board, title: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = [row for row in rows if row.fits]          # a design that does not fit has no costs to plot
     figure, axes = plt.subplots(2, 2, figsize=(12, 8.4), dpi=110)
+    if not rows:
+        figure.text(0.5, 0.5, "no design fits the board", ha="center", va="center")
+        return _png(figure, plt)
     _pareto_panel(axes[0][0], rows, [row.lut4 for row in rows], "LUT4 (yosys, incl. carry cells)")
     if all(row.energy is not None for row in rows):
         _pareto_panel(axes[0][1], rows, [row.energy["fpga_nj_per_image"] for row in rows],
@@ -129,6 +154,10 @@ def plot(rows, board: Board, title: str) -> bytes:
     _cost_panel(axes[1][0], default_width)
     _speed_panel(axes[1][1], default_width)
     figure.tight_layout()
+    return _png(figure, plt)
+
+
+def _png(figure, plt) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)

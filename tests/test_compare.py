@@ -93,6 +93,33 @@ def test_a_rerun_reuses_every_checkpoint(small_comparison):
     assert sorted(trained) == [(index, seed) for index in range(2) for seed in range(3)]
 
 
+def test_a_design_that_does_not_fit_stays_a_row_and_leaves_the_fronts(small_comparison):
+    """The same two designs on a board with room for the 1-bit one only: the 1.4-bit row keeps its
+    accuracy and LUT4, says why it does not fit, and is on no front; the comparison goes on."""
+    from dataclasses import replace
+
+    from hbnn.compare_output import format_table, table_rows
+
+    measured, root, _ = small_comparison
+    one, random14 = measured.rows
+    room = (one.lut4 + random14.lut4) // 2
+    board = boards.get("ulx3s-25f")
+    small = replace(board, name="small25f", capacity=replace(board.capacity, logic=room))
+    result = compare(dataset="digits", net="mlp", mixes=("1", "1.4:random"), board=small, width=4, images=6,
+                     root=root, energy=False, progress=False, say=lambda message: None)
+    placed, too_big = result.rows
+    assert placed.fits and placed.lut4 == one.lut4
+    assert not too_big.fits and too_big.synthesis is None and too_big.lut4 == random14.lut4
+    assert too_big.does_not_fit == (f"the design needs {random14.lut4:,} LUT4 sites but small25f has {room:,} "
+                                    f"(LUT4 {random14.synthesis.cells.lut4:,}, carry {random14.synthesis.cells.carry:,}, "
+                                    f"FF {random14.synthesis.cells.flip_flops:,})")
+    assert too_big.seed_accuracies == random14.seed_accuracies           # its accuracy still counts
+    flat = table_rows(result.rows)
+    assert [row["pareto_lut4"] for row in flat] == [True, False] and flat[1]["fmax_mhz"] is None
+    assert f"does not fit: {too_big.does_not_fit}" in format_table(result.rows, small)
+    assert open(result.outputs["plot"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
 def test_a_checkpoint_is_reused_only_for_the_same_net(tmp_path):
     config = net_config("digits", "mlp", weights="1", width=2)
     path, accuracy = compare_module._train_one(config, 3, tmp_path, "-width2")

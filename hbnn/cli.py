@@ -313,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--mixes", default=",".join(DEFAULT_MIXES),
                          help="comma-separated weight bit mixes (named averages or 70/20/10 percentages), "
                               "each with the Middle-Out allocation or another after a colon, e.g. "
-                              "1.4:random (the control that shows what the allocation rule is worth)")
+                              "1.4:random (the control that shows what the allocation rule is worth), "
+                              "and at --width or a width of its own after @, e.g. 1@96")
     compare.add_argument("--board", default=boards.DEFAULT_BOARD, help=f"target: {', '.join(boards.BOARDS)}")
     compare.add_argument("--width", type=_positive_list, default=None, metavar="W[,W...]",
                          help="hidden width (MLP) or base channels (CNN), or several: every mix is built "

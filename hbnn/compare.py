@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -56,16 +56,26 @@ class Point:
 
     @property
     def label(self) -> str:
-        """The mix as the command line names it: `1.4`, or `1.4:random` for another allocation."""
+        """The mix as the command line names it: `1.4`, or `1.4:random` for another allocation
+        (the width is a column of its own)."""
         return self.mix if self.allocation == DEFAULT_ALLOCATION else f"{self.mix}:{self.allocation}"
 
 
-def parse_design(text: str) -> tuple[str, str]:
-    """`1.4` -> ("1.4", "middle-out"); `1.4:random` -> ("1.4", "random") (`model.config.ALLOCATIONS`)."""
-    from hbnn.model.config import check_allocation
+def parse_design(text: str) -> Point:
+    """`1.4` -> Point("1.4"); `1.4:random` -> another allocation (`model.config.ALLOCATIONS`);
+    `1@96` -> at its own width (a wider net with fewer bits, the rival of a narrower one with more)."""
+    from hbnn.model.config import check_allocation, check_count
 
-    mix, _, allocation = str(text).strip().partition(":")
-    return mix.strip(), check_allocation(allocation.strip()) if allocation else DEFAULT_ALLOCATION
+    design, at, width = str(text).strip().partition("@")
+    mix, _, allocation = design.partition(":")
+    if at:
+        try:
+            width = int(width)
+        except ValueError:
+            raise ConfigError(f"the width after @ in {text!r} must be a positive integer, like 1@96") from None
+        check_count("width", width)
+    return Point(mix.strip(), check_allocation(allocation.strip()) if allocation else DEFAULT_ALLOCATION,
+                 width if at else None)
 
 
 @dataclass(frozen=True)
@@ -180,7 +190,8 @@ class Plan:
 
     @property
     def name(self) -> str:
-        widths = "" if self.widths is None else "-width" + "-".join(str(width) for width in self.widths)
+        named = sorted({point.width for point in self.points if point.width is not None})
+        widths = "-width" + "-".join(str(width) for width in named) if named else ""
         return (f"{self.configs[0].dataset}-{self.configs[0].net}{widths}{self._ratio_suffix()}-"
                 f"{self.board.name}{self.build_suffix}")
 
@@ -198,8 +209,9 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
          popcount: str = "generic", pipeline: int = 0, placement_seeds: int = 1,
          core_mhz: float | None = None) -> Plan:
     """Check every option of a comparison and find every program it will run, before any work:
-    a bad value or a missing tool is one `ConfigError` in well under a second. `mixes`: `1.4` or
-    `1.4:random` (another allocation rule); `width`: one width or several (every mix at each);
+    a bad value or a missing tool is one `ConfigError` in well under a second. `mixes`: `1.4`,
+    `1.4:random` (another allocation rule) or `1@96` (a width of its own); `width`: one width or
+    several (every mix without its own width at each);
     `seeds`: training seeds `seed`, `seed` + 1, ... per design; `images`: a count or "all"."""
     from hbnn import tools
     from hbnn.boards import tools as board_tools
@@ -219,14 +231,16 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
             check_count("width", one)
         if len(set(widths)) != len(widths):
             raise ConfigError(f"widths {', '.join(map(str, widths))} repeat a width; give each once")
-    points = tuple(Point(mix, allocation, one) for one in (widths or (None,)) for mix, allocation in designs)
+    # every mix at each width, except those that name their own
+    points = tuple(replace(design, width=one) for one in (widths or (None,)) for design in designs
+                   if design.width is None) + tuple(design for design in designs if design.width is not None)
     configs = tuple(net_config(dataset, net, weights=point.mix, allocation=point.allocation, width=point.width,
                                ratio_digits=ratio_digits) for point in points)
-    names = [(parse_mix(mix).name, allocation) for mix, allocation in designs]
-    repeated = sorted({Point(mix, allocation).label for (mix, allocation), name in zip(designs, names)
-                       if names.count(name) > 1})
+    names = [(parse_mix(point.mix).name, point.allocation, point.width) for point in points]
+    repeated = sorted({point.label + ("" if point.width is None else f"@{point.width}")
+                       for point, name in zip(points, names) if names.count(name) > 1})
     if repeated:
-        raise ConfigError(f"bit mixes {', '.join(repeated)} name the same mix; give each mix once")
+        raise ConfigError(f"bit mixes {', '.join(repeated)} name the same design; give each once")
     TrainConfig(seed=seed)
     check_count("seeds", seeds)
     images = None if images == "all" else check_count("images", images)
@@ -321,7 +335,7 @@ def _said_trained(checked: Plan, key, result, say) -> None:
 
 def _head(checked: Plan, index: int) -> str:
     point = checked.points[index]
-    width = "" if checked.widths is None else f", width {point.width}"
+    width = "" if point.width is None else f", width {point.width}"
     return f"[{index + 1}/{len(checked.points)}] {point.label} bits{width}"
 
 

@@ -99,7 +99,7 @@ BAD_INPUTS = [
     # comparisons and experiments
     (["compare", "--mixes", ",", "--build", "{build}"], "no bit mixes given; name at least one, e.g. 1,1.4,2"),
     (["compare", "--mixes", "1.4,70/20/10,2", "--build", "{build}"],
-     "bit mixes 1.4, 70/20/10 name the same mix; give each mix once"),
+     "bit mixes 1.4, 70/20/10 name the same design; give each once"),
     (["compare", "--mixes", "1,1.45", "--build", "{build}"],
      "unknown weight mix '1.45'; give percentages like 70/20/10 or one of: 1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, "
      "1.7, 1.8, 1.9, 2, 3"),

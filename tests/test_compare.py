@@ -147,6 +147,10 @@ def test_the_plan_crosses_mixes_with_widths_and_names_allocations(tmp_path):
     assert checked.name == "digits-mlp-width8-16-ulx3s-25f"
     assert checked.checkpoint_suffix(checked.points[4]) == "-width16"
     assert checked.images == 20
+    mixed = compare_module.plan(mixes=("1", "2", "1@24", "1.4:random@12"), width=8, board=boards.get("ulx3s-25f"),
+                                root=tmp_path, energy=False)
+    assert [(point.label, point.width) for point in mixed.points] == [("1", 8), ("2", 8), ("1", 24), ("1.4:random", 12)]
+    assert mixed.name == "digits-mlp-width8-12-24-ulx3s-25f"
     assert compare_module.plan(images="all", board=boards.get("ulx3s-25f"), root=tmp_path).images is None
     assert not list(tmp_path.iterdir())
 
@@ -159,7 +163,10 @@ def test_the_plan_crosses_mixes_with_widths_and_names_allocations(tmp_path):
     ({"seed": -2}, "seed must be a non-negative integer, not -2"),
     ({"seeds": 0}, "seeds must be a positive integer, not 0"),
     ({"mixes": ("1.4:sideways",)}, "unknown allocation 'sideways'"),
-    ({"mixes": ("1.4:random", "70/20/10:random")}, "bit mixes 1.4:random, 70/20/10:random name the same mix"),
+    ({"mixes": ("1.4:random", "70/20/10:random")}, "bit mixes 1.4:random, 70/20/10:random name the same design"),
+    ({"mixes": ("1@32", "1"), "width": 32}, "bit mixes 1@32 name the same design; give each once"),
+    ({"mixes": ("1@wide",)}, "the width after @ in '1@wide' must be a positive integer, like 1@96"),
+    ({"mixes": ("1@0",)}, "width must be a positive integer, not 0"),
     ({"width": (8, 8)}, "widths 8, 8 repeat a width; give each once"),
     ({"width": (8, 0)}, "width must be a positive integer, not 0"),
     ({"placement_seeds": 0}, "placement seeds must be a positive integer, not 0"),

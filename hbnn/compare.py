@@ -179,7 +179,6 @@ class Plan:
     energy: bool
     root: Path
     ratio_digits: int
-    widths: tuple[int, ...] | None       # as given (None: the net's default only)
     build_suffix: str                    # tells apart builds of one layout (popcount, pipeline)
     placement_seeds: int = 1             # nextpnr placements per design; Fmax is their median
     core_mhz: float | None = None        # the core's own PLL clock (`hw.core_clock`), if any
@@ -256,7 +255,7 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
     build_suffix = (("" if popcount == "generic" else f"-{popcount}") + (f"-p{pipeline}" if pipeline else "")
                     + (f"-core{core_mhz:g}" if core_mhz is not None else ""))
     return Plan(points, configs, board, strategy, pipeline, tuple(range(seed, seed + seeds)), images, simulator,
-                energy, Path(root), ratio_digits, widths, build_suffix, placement_seeds, core_mhz)
+                energy, Path(root), ratio_digits, build_suffix, placement_seeds, core_mhz)
 
 
 @dataclass(frozen=True)

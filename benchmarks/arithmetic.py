@@ -111,6 +111,8 @@ def digits_rows(board_name: str, root: Path, mixes=("1", "1.4", "2"),
                          ratio_digits=1, images=20, root=root, energy=False, popcount=strategy, progress=False,
                          say=lambda message: print(message, file=sys.stderr, flush=True))
         for row in result.rows:
+            if not row.fits:
+                raise SystemExit(f"{row.label} bits: {row.does_not_fit}")
             cells, placed = row.synthesis.cells, row.synthesis.placement
             rows.append([row.weights, strategy, f"{cells.lut4_equivalent:,}", f"{placed.logic.used:,}",
                          f"{cells.flip_flops:,}", f"{placed.fmax_mhz:.1f}"])

@@ -171,6 +171,8 @@ def digits_rows(board_name: str, mixes, root: Path, *, pipeline: int = 0) -> lis
                          progress=False,
                          say=lambda message: print(message, file=sys.stderr, flush=True))
         for row in result.rows:
+            if not row.fits:
+                raise SystemExit(f"{row.label} bits: {row.does_not_fit}")
             stat = reports.read_stat(Path(row.build) / "top.stat.json")
             lanes, cells = popcount_usage(stat, board.family, reports.module_named(stat, "top"))
             placed = row.synthesis.placement

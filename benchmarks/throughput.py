@@ -33,6 +33,8 @@ def rows(board_name: str, root: Path, mixes, pipelines, placement_seeds: int, wi
                          core_mhz=core_mhz if pipeline == "full" else None,
                          say=lambda message: print(message, file=sys.stderr, flush=True))
         for row in result.rows:
+            if not row.fits:
+                raise SystemExit(f"{row.label} bits: {row.does_not_fit}")
             synthesis = row.synthesis
             each = [synthesis.placement.fmax_mhz, *synthesis.fmax_by_seed.values()]
             table.append({"weights": row.weights, "pipeline": str(pipeline), "lut4": synthesis.cells.lut4_equivalent,

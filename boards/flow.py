@@ -261,7 +261,12 @@ def run_tools(plan, board: Board, build_dir: Path, *, bitstream: bool = False, s
         _check_fits(cells, board)
         if board.family == "ecp5":
             chain_starts.free_chain_starts(work / f"{NAME}.json")
-        seconds["nextpnr"], placement_seed = _place_and_route(preamble, place, work, env, say=say, progress=progress)
+        try:
+            seconds["nextpnr"], placement_seed = _place_and_route(preamble, place, work, env, say=say,
+                                                                  progress=progress)
+        except DesignTooBig as error:          # found by nextpnr's packing: the cells are yosys's
+            error.cells = error.cells or cells
+            raise
         placed = reports.placement(board.family, work / f"{NAME}.report.json")
         fmax_by_seed = {}
         first = placement_seed or 1

@@ -201,7 +201,8 @@ def _add_simulator_option(parser) -> None:
 
 def _add_run_options(parser, *, images: int, build: bool = True) -> None:
     """Seed, test images, simulator, build folder and --quiet: what every comparing command has."""
-    parser.add_argument("--seed", type=_natural, default=0, help="training seed (and the simulator's stalls)")
+    parser.add_argument("--seed", type=_natural, default=0,
+                        help="training seed, the first of --seeds where there are several (and the simulator's stalls)")
     parser.add_argument("--images", type=_images, default=images,
                         help="test images per design run through the simulated Verilog, or all")
     _add_simulator_option(parser)

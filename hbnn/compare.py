@@ -93,7 +93,7 @@ class MixResult:
     synthesis: SynthesisReport | None    # None when the design does not fit the board
     energy: dict | None          # hbnn.boards.energy estimate as data (None when not measured)
     layout: str
-    build: str                   # the synthesis folder (yosys and nextpnr outputs)
+    build: str | None            # the synthesis folder (yosys and nextpnr outputs); None if it does not fit
     does_not_fit: str | None = None      # why not, when the board cannot hold the design
     needed_lut4: int | None = None       # its LUT4 after synthesis, when it does not fit
 
@@ -154,8 +154,9 @@ def _lanes(network: Network) -> int:
 
 
 def median_seed(accuracies: dict[int, float]) -> int:
-    """The seed whose accuracy is the median: the lower of the two middle ones for an even count,
-    ties broken by the lower seed (so the choice is the same on every machine)."""
+    """The seed whose accuracy is the median: seeds ranked by accuracy, equal accuracies by seed
+    number, and the middle one taken (the lower of the two middle ones for an even count), so the
+    choice is the same on every machine."""
     ranked = sorted(accuracies, key=lambda seed: (accuracies[seed], seed))
     return ranked[(len(ranked) - 1) // 2]
 
@@ -235,7 +236,8 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
                    if design.width is None) + tuple(design for design in designs if design.width is not None)
     configs = tuple(net_config(dataset, net, weights=point.mix, allocation=point.allocation, width=point.width,
                                ratio_digits=ratio_digits) for point in points)
-    names = [(parse_mix(point.mix).name, point.allocation, point.width) for point in points]
+    names = [(parse_mix(point.mix).name, point.allocation, config.layers[0].out)     # the width it builds
+             for point, config in zip(points, configs)]
     repeated = sorted({point.label + ("" if point.width is None else f"@{point.width}")
                        for point, name in zip(points, names) if names.count(name) > 1})
     if repeated:
@@ -431,36 +433,39 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
     # short one: the two workers (yosys, nextpnr and Icarus use a core each) end close together.
     order = sorted(range(len(builds)), key=lambda index: -_lanes(prepared[index].network))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        submitted = {index: pool.submit(_placed_or_too_big, builds[index], progress=progress,
-                                        placement_seeds=checked.placement_seeds) for index in order}
-        synth_jobs = [submitted[index] for index in range(len(builds))]
-        energy_jobs = [pool.submit(_activity_and_transistors, one.network, one.generated,
-                                   one.pixels[:ACTIVITY_IMAGES],
-                                   build_dir=root / "energy" / one.checkpoint_path.stem) if checked.energy else None
-                       for one in prepared]
-        jobs = synth_jobs + [job for job in energy_jobs if job is not None]
+        submitted = {index: pool.submit(_measure, builds[index], prepared[index], energy=checked.energy,
+                                        root=root, progress=progress, placement_seeds=checked.placement_seeds)
+                     for index in order}
+        jobs = [submitted[index] for index in range(len(builds))]
         for job in as_completed(jobs):
             if job.exception() is not None:                # fail fast: drop what has not started
                 for other in jobs:
                     other.cancel()
                 raise job.exception()
     rows = []
-    for one, build, synth_job, energy_job in zip(prepared, builds, synth_jobs, energy_jobs):
-        synthesis = synth_job.result()
+    for one, build, job in zip(prepared, builds, jobs):
+        synthesis, estimate = job.result()
         if isinstance(synthesis, DesignTooBig):
             say(f"{one.point.label} bits: does not fit {board.name}: {synthesis}")
-            rows.append(_row(checked, one, build, None, None, does_not_fit=str(synthesis),
+            rows.append(_row(checked, one, None, None, None, does_not_fit=str(synthesis),
                              needed_lut4=None if synthesis.cells is None else synthesis.cells.lut4_equivalent))
             continue
-        estimate = None
-        if energy_job is not None:
-            measured, transistors = energy_job.result()
-            estimate = _energy(one.network, synthesis, measured, transistors)
         say(f"{one.point.label} bits: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
             f"Fmax {synthesis.fmax_mhz:.1f} MHz"
             + ("" if estimate is None else f", about {estimate['fpga_nj_per_image']:.2f} nJ per image"))
-        rows.append(_row(checked, one, build, synthesis, estimate))
+        rows.append(_row(checked, one, str(build.build_dir), synthesis, estimate))
     return rows
+
+
+def _measure(build, one: PreparedMix, *, energy: bool, root: Path, **options):
+    """(synthesis report, energy estimate or None) of one design, or (`DesignTooBig`, None) when
+    the board cannot hold it: then no energy is measured, and the design stays a row."""
+    synthesis = _placed_or_too_big(build, **options)
+    if not energy or isinstance(synthesis, DesignTooBig):
+        return synthesis, None
+    measured, transistors = _activity_and_transistors(one.network, one.generated, one.pixels[:ACTIVITY_IMAGES],
+                                                      build_dir=root / "energy" / one.checkpoint_path.stem)
+    return synthesis, _energy(one.network, synthesis, measured, transistors)
 
 
 def _placed_or_too_big(build, **options):
@@ -472,12 +477,12 @@ def _placed_or_too_big(build, **options):
         return error
 
 
-def _row(checked: Plan, one: PreparedMix, build, synthesis, estimate, **unplaced) -> MixResult:
+def _row(checked: Plan, one: PreparedMix, build: str | None, synthesis, estimate, **unplaced) -> MixResult:
     seeds = tuple(checked.seeds)
     return MixResult(one.point.mix, one.point.allocation, one.width, average_bits(one.network), seeds,
                      tuple(one.seed_accuracies[seed] for seed in seeds), one.hardware_seed,
                      one.seed_accuracies[one.hardware_seed], one.float_accuracy, len(one.pixels),
-                     synthesis, estimate, str(one.layout_path), str(build.build_dir), **unplaced)
+                     synthesis, estimate, str(one.layout_path), build, **unplaced)
 
 
 def _activity_and_transistors(network, generated, pixels, *, build_dir: Path):

@@ -39,7 +39,7 @@ def fronts(rows) -> tuple[list[bool], list[bool] | None]:
     accuracies = [row.accuracy_mean for row in placed]
     by_lut4 = dict(zip(map(id, placed), pareto.on_front([row.lut4 for row in placed], accuracies)))
     lut4_flags = [by_lut4.get(id(row), False) for row in rows]
-    if any(row.energy is None for row in placed):
+    if not placed or any(row.energy is None for row in placed):
         return lut4_flags, None
     by_energy = dict(zip(map(id, placed), pareto.on_front([row.energy["fpga_nj_per_image"] for row in placed],
                                                           accuracies)))
@@ -118,6 +118,7 @@ def write_outputs(out_dir: Path, dataset: str, net: str, board: Board, rows, *, 
     document = {"dataset": dataset, "net": net, "board": board.name, "board_title": board.title,
                 "training_seeds": list(seeds), "lut4_ratio_1.4_over_2": ratio, "paper_assumed_ratio_1.4_over_2": 0.70,
                 "pareto_lut4": [row.label + f" w{row.width}" for row, flat in zip(rows, table) if flat["pareto_lut4"]],
+                "pareto_energy": [row.label + f" w{row.width}" for row, flat in zip(rows, table) if flat["pareto_energy"]],
                 "rows": table, "details": [{**asdict(row), "synthesis": row.synthesis.to_json() if row.fits else None}
                                            for row in rows]}
     outputs = {"csv": out_dir / "compare.csv", "json": out_dir / "compare.json", "plot": out_dir / "compare.png"}

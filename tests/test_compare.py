@@ -37,11 +37,10 @@ def test_compare_measures_every_mix(small_comparison):
     assert one.synthesis.placement.logic.available == 24288
     for row in result.rows:
         assert row.seeds == (0, 1, 2) and len(row.seed_accuracies) == 3
-        # the built design is the median seed's, and its accuracy is that seed's
-        assert row.hardware_seed == compare_module.median_seed(dict(zip(row.seeds, row.seed_accuracies)))
-        assert row.accuracy == row.seed_accuracies[row.seeds.index(row.hardware_seed)]
-        assert row.accuracy_mean == pytest.approx(sum(row.seed_accuracies) / 3)
         assert row.accuracy_std > 0                          # three different nets
+        # the built design is the median seed's: at most one seed on either side of its accuracy
+        assert sum(a < row.accuracy for a in row.seed_accuracies) <= 1
+        assert sum(a > row.accuracy for a in row.seed_accuracies) <= 1
         assert row.simulated_images == 6 and 0.5 < row.accuracy <= 1
         assert row.accuracy == row.float_accuracy            # export is exact
         assert row.synthesis.placement.fmax_mhz > 10 and row.synthesis.initiation_interval == 1
@@ -106,16 +105,18 @@ def test_a_design_that_does_not_fit_stays_a_row_and_leaves_the_fronts(small_comp
     board = boards.get("ulx3s-25f")
     small = replace(board, name="small25f", capacity=replace(board.capacity, logic=room))
     result = compare(dataset="digits", net="mlp", mixes=("1", "1.4:random"), board=small, width=4, images=6,
-                     root=root, energy=False, progress=False, say=lambda message: None)
+                     root=root, progress=False, say=lambda message: None)
     placed, too_big = result.rows
-    assert placed.fits and placed.lut4 == one.lut4
+    assert placed.fits and placed.lut4 == one.lut4 and placed.energy["fpga_nj_per_image"] > 0
     assert not too_big.fits and too_big.synthesis is None and too_big.lut4 == random14.lut4
+    assert too_big.energy is None and too_big.build is None          # nothing measured for it
     assert too_big.does_not_fit == (f"the design needs {random14.lut4:,} LUT4 sites but small25f has {room:,} "
                                     f"(LUT4 {random14.synthesis.cells.lut4:,}, carry {random14.synthesis.cells.carry:,}, "
                                     f"FF {random14.synthesis.cells.flip_flops:,})")
     assert too_big.seed_accuracies == random14.seed_accuracies           # its accuracy still counts
     flat = table_rows(result.rows)
     assert [row["pareto_lut4"] for row in flat] == [True, False] and flat[1]["fmax_mhz"] is None
+    assert [row["pareto_energy"] for row in flat] == [True, False]
     assert f"does not fit: {too_big.does_not_fit}" in format_table(result.rows, small)
     assert open(result.outputs["plot"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
@@ -130,7 +131,7 @@ def test_a_checkpoint_is_reused_only_for_the_same_net(tmp_path):
     assert compare_module._reusable(config, seed=4, root=tmp_path, suffix="-width2") is None
 
 
-def test_the_median_seed_is_the_lower_middle_one_and_ties_go_to_the_lower_seed():
+def test_the_median_seed_is_the_middle_one_ranked_by_accuracy_then_seed():
     assert compare_module.median_seed({0: 0.9, 1: 0.8, 2: 0.95}) == 0
     assert compare_module.median_seed({0: 0.9, 1: 0.8, 2: 0.95, 3: 0.85}) == 3      # 0.85 < 0.9
     assert compare_module.median_seed({5: 0.9, 6: 0.9, 7: 0.9}) == 6
@@ -165,6 +166,7 @@ def test_the_plan_crosses_mixes_with_widths_and_names_allocations(tmp_path):
     ({"mixes": ("1.4:sideways",)}, "unknown allocation 'sideways'"),
     ({"mixes": ("1.4:random", "70/20/10:random")}, "bit mixes 1.4:random, 70/20/10:random name the same design"),
     ({"mixes": ("1@32", "1"), "width": 32}, "bit mixes 1@32 name the same design; give each once"),
+    ({"mixes": ("1", "1@32")}, "bit mixes 1, 1@32 name the same design; give each once"),     # 32: the default
     ({"mixes": ("1@wide",)}, "the width after @ in '1@wide' must be a positive integer, like 1@96"),
     ({"mixes": ("1@0",)}, "width must be a positive integer, not 0"),
     ({"width": (8, 8)}, "widths 8, 8 repeat a width; give each once"),

@@ -134,8 +134,8 @@ class Comparison:
     outputs: dict[str, str]
 
     def lut_ratio(self, low: str = "1.4", high: str = "2") -> float | None:
-        """LUT4(low) / LUT4(high) at the default width; the Middle-Out paper assumes cost linear in
-        bits (1.4/2 = 0.70)."""
+        """LUT4(low) / LUT4(high) at the first row's width; the Middle-Out paper assumes cost linear
+        in bits (1.4/2 = 0.70)."""
         by_mix = {row.label: row for row in self.rows if row.width == self.rows[0].width and row.fits}
         if low in by_mix and high in by_mix:
             return by_mix[low].lut4 / by_mix[high].lut4
@@ -322,9 +322,13 @@ def _train_all(checked: Plan, *, progress: bool, say, workers: int | None) -> di
     # spawn: fresh interpreters, so no torch thread pool is inherited half-initialized
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(_train_one, *args): key for key, args in zip(missing, arguments)}
-        for future in as_completed(futures):
-            done[futures[future]] = future.result()
-            _said_trained(checked, futures[future], done[futures[future]], say)
+        try:
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                _said_trained(checked, futures[future], done[futures[future]], say)
+        except BaseException:              # a failed training (or Ctrl-C) stops the queued ones
+            pool.shutdown(cancel_futures=True)
+            raise
     return done
 
 

@@ -132,7 +132,8 @@ def plot(rows, board: Board, title: str) -> bytes:
     """PNG, four panels. Top: mean accuracy (error bars: one std over seeds) against LUT4 and
     against nJ/image, the Pareto front drawn as a staircase. Bottom: LUT4 against average bits with
     the linear-in-bits cost the Middle-Out paper assumes (through the measured 2-bit point), and
-    throughput with area-delay (LUT4 x ns per image) against average bits."""
+    throughput with area-delay (LUT4 x ns per image) against average bits, for the designs at the
+    width of the first one that fits."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -151,9 +152,9 @@ def plot(rows, board: Board, title: str) -> bytes:
         axes[0][1].text(0.5, 0.5, "energy not measured (--no-energy)", ha="center", va="center")
         axes[0][1].set_axis_off()
     axes[0][0].set_title(f"{title} on {board.title}: accuracy against cost", fontsize=9)
-    default_width = [row for row in rows if row.width == rows[0].width]
-    _cost_panel(axes[1][0], default_width)
-    _speed_panel(axes[1][1], default_width)
+    first_width = [row for row in rows if row.width == rows[0].width]     # the first placed row's width
+    _cost_panel(axes[1][0], first_width)
+    _speed_panel(axes[1][1], first_width)
     figure.tight_layout()
     return _png(figure, plt)
 

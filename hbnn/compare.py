@@ -134,12 +134,10 @@ class Comparison:
     outputs: dict[str, str]
 
     def lut_ratio(self, low: str = "1.4", high: str = "2") -> float | None:
-        """LUT4(low) / LUT4(high) at the first row's width; the Middle-Out paper assumes cost linear
-        in bits (1.4/2 = 0.70)."""
-        by_mix = {row.label: row for row in self.rows if row.width == self.rows[0].width and row.fits}
-        if low in by_mix and high in by_mix:
-            return by_mix[low].lut4 / by_mix[high].lut4
-        return None
+        """`hbnn.compare_output.lut_ratio` of the rows."""
+        from hbnn.compare_output import lut_ratio
+
+        return lut_ratio(self.rows, low, high)
 
 
 def average_bits(network: Network) -> float:

@@ -106,6 +106,15 @@ def format_table(rows, board: Board) -> str:
     return "\n".join(lines)
 
 
+def lut_ratio(rows, low: str = "1.4", high: str = "2") -> float | None:
+    """LUT4(low) / LUT4(high) at the first row's width, among designs that fit; the Middle-Out
+    paper assumes cost linear in bits (1.4/2 = 0.70)."""
+    by_label = {row.label: row for row in rows if row.width == rows[0].width and row.fits} if rows else {}
+    if low in by_label and high in by_label:
+        return by_label[low].lut4 / by_label[high].lut4
+    return None
+
+
 def write_outputs(out_dir: Path, dataset: str, net: str, board: Board, rows, *, seeds) -> dict[str, str]:
     """CSV, JSON and plot, each written to a temporary name and renamed into place."""
     table = table_rows(rows)
@@ -113,8 +122,7 @@ def write_outputs(out_dir: Path, dataset: str, net: str, board: Board, rows, *, 
     writer = csv.DictWriter(text, fieldnames=COLUMNS)
     writer.writeheader()
     writer.writerows(table)
-    by_label = {row.label: row for row in rows if row.width == rows[0].width and row.fits}
-    ratio = by_label["1.4"].lut4 / by_label["2"].lut4 if "1.4" in by_label and "2" in by_label else None
+    ratio = lut_ratio(rows)
     document = {"dataset": dataset, "net": net, "board": board.name, "board_title": board.title,
                 "training_seeds": list(seeds), "lut4_ratio_1.4_over_2": ratio, "paper_assumed_ratio_1.4_over_2": 0.70,
                 "pareto_lut4": [row.label + f" w{row.width}" for row, flat in zip(rows, table) if flat["pareto_lut4"]],

@@ -45,6 +45,9 @@ DEFAULT_MIXES = ("1", "1.2", "1.4", "2", "3")
 SEEDS = 3                              # training seeds per design: the fewest that give a spread
 DEFAULT_ALLOCATION = "middle-out"      # the Middle-Out rule (Fromm et al.), the training default
 ACTIVITY_IMAGES = 20                   # test images whose switching activity the energy estimate uses
+# designs simulated, or built, at a time: each step's slow part is one single-threaded program
+# (Verilator, Icarus, yosys, nextpnr) in its own process, so two threads keep two cores busy
+AT_ONCE = 2
 
 
 @dataclass(frozen=True)
@@ -285,7 +288,7 @@ def compare(*, board: Board, progress: bool = True, say=print, workers: int | No
 
     checked = plan(board=board, **options)
     trained = _train_all(checked, progress=progress, say=say, workers=workers)
-    prepared = [_prepare(checked, index, trained, say=say) for index in range(len(checked.points))]
+    prepared = _prepare_all(checked, trained, say=say)
     rows = _build_and_measure(checked, prepared, progress=progress, say=say)
     config = checked.configs[0]
     outputs = write_outputs(checked.root / "compare" / checked.name, config.dataset, config.net, board, rows,
@@ -376,6 +379,24 @@ def _train_one(config, seed: int, root: Path, suffix: str):
     return path, result.test_accuracy
 
 
+def _prepare_all(checked: Plan, trained: dict, *, say) -> list[PreparedMix]:
+    """`_prepare` every design, `AT_ONCE` at a time; all of them are proven bit-exact before the
+    first build starts, so a mismatch costs no place-and-route time."""
+    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
+        jobs = [pool.submit(_prepare, checked, index, trained, say=say) for index in range(len(checked.points))]
+        _stop_at_first_failure(jobs)
+    return [job.result() for job in jobs]
+
+
+def _stop_at_first_failure(jobs: list) -> None:
+    """Wait for `jobs` (futures); the first that fails cancels those not started and is raised."""
+    for job in as_completed(jobs):
+        if job.exception() is not None:
+            for other in jobs:
+                other.cancel()
+            raise job.exception()
+
+
 def _prepare(checked: Plan, index: int, trained: dict, *, say) -> PreparedMix:
     """Export every seed of design `index`, pick the median seed, generate its Verilog and check it
     bit-exact on the first test images in the simulator; `NotBitExact` on any mismatch."""
@@ -423,27 +444,23 @@ def _default_width(config) -> int:
 
 
 def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: bool, say) -> list[MixResult]:
-    """Synthesize, place and route every design (two at a time) and estimate its energy."""
+    """Synthesize, place and route every design (`AT_ONCE` at a time) and estimate its energy."""
     board, root = checked.board, checked.root
-    say(f"synthesis, place and route of {len(prepared)} designs for {board.name}, two at a time")
+    say(f"synthesis, place and route of {len(prepared)} designs for {board.name}, {AT_ONCE} at a time")
     builds = [prepare_build(one.network, board, root / "synth" / f"{one.checkpoint_path.stem}-{board.name}"
                                                                  f"{checked.build_suffix}",
                             popcount=checked.strategy.name, pipeline=checked.pipeline, core_mhz=checked.core_mhz,
                             say=lambda message, label=one.point.label: say(f"{label} bits: {message}"))
               for one in prepared]
     # Longest first (the most weight bits is the largest design), so the last job to finish is a
-    # short one: the two workers (yosys, nextpnr and Icarus use a core each) end close together.
+    # short one: the workers end close together.
     order = sorted(range(len(builds)), key=lambda index: -_lanes(prepared[index].network))
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
         submitted = {index: pool.submit(_measure, builds[index], prepared[index], energy=checked.energy,
                                         root=root, progress=progress, placement_seeds=checked.placement_seeds)
                      for index in order}
         jobs = [submitted[index] for index in range(len(builds))]
-        for job in as_completed(jobs):
-            if job.exception() is not None:                # fail fast: drop what has not started
-                for other in jobs:
-                    other.cancel()
-                raise job.exception()
+        _stop_at_first_failure(jobs)
     rows = []
     for one, build, job in zip(prepared, builds, jobs):
         synthesis, estimate = job.result()

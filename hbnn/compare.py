@@ -450,8 +450,8 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
     builds = [prepare_build(one.network, board, root / "synth" / f"{one.checkpoint_path.stem}-{board.name}"
                                                                  f"{checked.build_suffix}",
                             popcount=checked.strategy.name, pipeline=checked.pipeline, core_mhz=checked.core_mhz,
-                            say=lambda message, label=one.point.label: say(f"{label} bits: {message}"))
-              for one in prepared]
+                            say=lambda message, head=_head(checked, index): say(f"{head}: {message}"))
+              for index, one in enumerate(prepared)]
     # Longest first (the most weight bits is the largest design), so the last job to finish is a
     # short one: the workers end close together.
     order = sorted(range(len(builds)), key=lambda index: -_lanes(prepared[index].network))
@@ -462,14 +462,14 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
         jobs = [submitted[index] for index in range(len(builds))]
         _stop_at_first_failure(jobs)
     rows = []
-    for one, build, job in zip(prepared, builds, jobs):
+    for index, (one, build, job) in enumerate(zip(prepared, builds, jobs)):
         synthesis, estimate = job.result()
         if isinstance(synthesis, DesignTooBig):
-            say(f"{one.point.label} bits: does not fit {board.name}: {synthesis}")
+            say(f"{_head(checked, index)}: does not fit {board.name}: {synthesis}")
             rows.append(_row(checked, one, None, None, None, does_not_fit=str(synthesis),
                              needed_lut4=None if synthesis.cells is None else synthesis.cells.lut4_equivalent))
             continue
-        say(f"{one.point.label} bits: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
+        say(f"{_head(checked, index)}: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
             f"Fmax {synthesis.fmax_mhz:.1f} MHz"
             + ("" if estimate is None else f", about {estimate['fpga_nj_per_image']:.2f} nJ per image"))
         rows.append(_row(checked, one, str(build.build_dir), synthesis, estimate))

@@ -7,9 +7,12 @@ pipeline, the longer that net. A pipeline that never stalls has neither: its reg
 cycle and `valid` travels with the data. Backpressure is absorbed at the end instead, by a FIFO
 of `depth` entries, and the input admits an item only while a FIFO slot is reserved for it:
 
-    credits = depth - (items in flight + items in the FIFO)      (a register)
+    credits = depth - (items in flight + items in the FIFO)
     i.ready = inner.i.ready & (credits > 0)
     credits' = credits - take + give
+
+The register holds `spare = credits - 1`, so `credits > 0` is its sign bit: no compare between
+the register and the input's `ready`.
 
 take = the first beat of an item is accepted (an item is `beats_per_item` input beats: 1 for an
 MLP's image, the pixel positions of an image for a CNN); give = an item left the FIFO
@@ -24,15 +27,17 @@ Protocol of `inner`: a stream component (`i`, `o`) whose output is held always r
 stalls internally except, possibly, by dropping its own `i.ready` (a window generator at a
 padding position); it must emit exactly one output beat per `beats_per_item` input beats.
 
-Latency: inner's latency + 2 cycles (the FIFO is `SyncFIFOBuffered`, block-RAM compatible: one
-cycle to write, one to its output register). Throughput: one item per cycle, as long as the
+Latency: inner's latency + 2 cycles (the FIFO is `credit_queue.CreditQueue`, block-RAM
+compatible: one cycle to write, one to its output register; its flags are registers). Throughput: one item per cycle, as long as the
 sink takes it, when `depth >= depth_for(latency)`: a credit returns `latency + 4` cycles after it
 was taken (`tests/test_elastic.py` checks full rate at that depth).
 """
 
 from amaranth.hdl import Module, Mux, Signal, Value
-from amaranth.lib import fifo, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
+from .credit_queue import CreditQueue
 
 
 def depth_for(latency: int, beats_per_item: int = 1) -> int:
@@ -51,15 +56,12 @@ def admit(m: Module, *, source, sink, inner_i, inner_o, depth: int, beats_per_it
     it around its own datapath."""
     if depth < 1:
         raise ValueError(f"the output FIFO needs at least one entry, not {depth}")
-    # One entry more than the credits: SyncFIFOBuffered is a SyncFIFO of depth - 1 plus an
-    # output register, and an entry spends a cycle in the former before it moves on, so with
-    # `depth` entries of room it could refuse a write that a credit has reserved.
-    m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=len(Value.cast(inner_o.payload)), depth=depth + 1)
-    credits = Signal(range(depth + 1), init=depth)
+    m.submodules.queue = queue = CreditQueue(width=len(Value.cast(inner_o.payload)), depth=depth)
+    spare = Signal(range(-1, depth), init=depth - 1)    # credits - 1: >= 0 while a credit is left
     first_beat = Signal(init=1)      # the next accepted beat starts an item
     admit, accepted, take, give, gave = Signal(), Signal(), Signal(), Signal(), Signal()
     m.d.comb += [
-        admit.eq(~first_beat | (credits != 0)),      # an item's later beats hold its credit
+        admit.eq(~first_beat | ~spare[-1]),           # an item's later beats hold its credit
         source.ready.eq(inner_i.ready & admit),
         inner_i.valid.eq(source.valid & admit),
         inner_i.payload.eq(source.payload),
@@ -73,7 +75,7 @@ def admit(m: Module, *, source, sink, inner_i, inner_o, depth: int, beats_per_it
         queue.r_en.eq(sink.ready),
         give.eq(queue.r_rdy & sink.ready),
     ]
-    m.d.sync += [gave.eq(give), credits.eq(credits - take + gave)]
+    m.d.sync += [gave.eq(give), spare.eq(spare - take + gave)]
     if beats_per_item > 1:
         beat = Signal(range(beats_per_item))
         last = beat == beats_per_item - 1

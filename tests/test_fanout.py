@@ -10,6 +10,7 @@ from amaranth.sim import Simulator
 
 from hbnn.boards.unit_cells import synthesize_unit
 from hbnn.hw import fanout
+from clocked_bench import run_clocked
 
 
 def test_depth_is_the_levels_of_a_tree_of_copies_per_register():
@@ -59,10 +60,7 @@ def test_each_consumer_sees_its_bits_depth_enabled_cycles_later_and_zeros_elsewh
                 history.append(value)
             await ctx.tick()
 
-    simulator = Simulator(dut)
-    simulator.add_clock(1e-6)
-    simulator.add_testbench(bench)
-    simulator.run()
+    run_clocked(dut, bench)
     depth = fanout.depth(len(NEEDS))
     assert depth == 2
     # the enabled cycles before each observation; a copy shows the value fed `depth` of them ago

@@ -7,9 +7,9 @@ import pytest
 from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.sim import Simulator
 
 from hbnn.hw import stream_register
+from clocked_bench import run_clocked
 
 
 class Chain(wiring.Component):
@@ -51,10 +51,7 @@ def test_a_chain_passes_every_item_once_in_order(stages, seed):
                 received.append(o_payload)
             await ctx.tick()
 
-    simulator = Simulator(dut)
-    simulator.add_clock(1e-6)
-    simulator.add_testbench(bench)
-    simulator.run()
+    run_clocked(dut, bench)
     assert sent == items and received == items
 
 
@@ -78,7 +75,4 @@ def test_nothing_passes_combinationally():
         await ctx.tick()
         assert (ctx.get(dut.o.valid), ctx.get(dut.i.ready)) == (0, 1)
 
-    simulator = Simulator(dut)
-    simulator.add_clock(1e-6)
-    simulator.add_testbench(bench)
-    simulator.run()
+    run_clocked(dut, bench)

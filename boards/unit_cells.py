@@ -22,15 +22,16 @@ from .reports import CellCounts, cell_counts, flat_cells
 
 
 def synthesize_unit(unit, folder: str | os.PathLike, *, family: str = "ecp5", lut_mapper: str = "abc9",
-                    synth_options: tuple[str, ...] = ("-nowidelut",)) -> CellCounts:
-    """The cells yosys builds for `unit` (top module `top`), working in `folder`."""
+                    synth_options: tuple[str, ...] = ("-nowidelut",), platform=None) -> CellCounts:
+    """The cells yosys builds for `unit` (top module `top`), working in `folder`; `platform` (an
+    amaranth platform, optional) is what the unit's `elaborate` sees, as in a board build."""
     from amaranth.back import verilog
 
     if lut_mapper not in LUT_MAPPERS:
         raise ValueError(f"unknown LUT mapper {lut_mapper!r}; choose one of: {', '.join(LUT_MAPPERS)}")
     folder = Path(folder)
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
-    (folder / "unit.v").write_text(verilog.convert(unit, name="top", emit_src=False))
+    (folder / "unit.v").write_text(verilog.convert(unit, name="top", platform=platform, emit_src=False))
     synth = f"synth_{family} {' '.join(synth_options)} -top top"
     if lut_mapper == "abc9":
         script = f"{synth}; "

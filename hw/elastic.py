@@ -12,7 +12,15 @@ of `depth` entries, and the input admits an item only while a FIFO slot is reser
     credits' = credits - take + give
 
 The register holds `spare = credits - 1`, so `credits > 0` is its sign bit: no compare between
-the register and the input's `ready`.
+the register and the input's `ready`. Its update is one of two sums of registers alone, chosen by
+`take`:
+
+    spare' = take ? spare + (gave - 1) : spare + gave
+
+`take` depends on `spare`'s own sign bit through the input's handshake; with `take` entering an
+adder (`spare - take + gave`), that loop ran through a carry chain and was the critical path on the
+ECP5 (5.2 ns, 192 MHz). The two sums are two parallel adders (`gave - 1` is 0 or -1: an operand,
+not a second adder after the first), and `take` only picks one of them.
 
 take = the first beat of an item is accepted (an item is `beats_per_item` input beats: 1 for an
 MLP's image, the pixel positions of an image for a CNN); give = an item left the FIFO
@@ -59,7 +67,8 @@ def admit(m: Module, *, source, sink, inner_i, inner_o, depth: int, beats_per_it
     m.submodules.queue = queue = CreditQueue(width=len(Value.cast(inner_o.payload)), depth=depth)
     spare = Signal(range(-1, depth), init=depth - 1)    # credits - 1: >= 0 while a credit is left
     first_beat = Signal(init=1)      # the next accepted beat starts an item
-    admit, accepted, take, give, gave = Signal(), Signal(), Signal(), Signal(), Signal()
+    admit, accepted = Signal(name="admit"), Signal(name="accepted")
+    take, give, gave = Signal(name="take"), Signal(name="give"), Signal(name="gave")
     m.d.comb += [
         admit.eq(~first_beat | ~spare[-1]),           # an item's later beats hold its credit
         source.ready.eq(inner_i.ready & admit),
@@ -75,7 +84,7 @@ def admit(m: Module, *, source, sink, inner_i, inner_o, depth: int, beats_per_it
         queue.r_en.eq(sink.ready),
         give.eq(queue.r_rdy & sink.ready),
     ]
-    m.d.sync += [gave.eq(give), spare.eq(spare - take + gave)]
+    m.d.sync += [gave.eq(give), spare.eq(Mux(take, spare + Mux(gave, 0, -1), spare + gave))]
     if beats_per_item > 1:
         beat = Signal(range(beats_per_item))
         last = beat == beats_per_item - 1

@@ -77,3 +77,15 @@ def test_full_rate_when_the_sink_always_takes():
 def test_bad_depth_is_refused():
     with pytest.raises(ValueError, match="at least one entry"):
         CreditQueue(width=8, depth=0)
+
+
+@pytest.mark.parametrize("platform_name, block_rams", [("ulx3s-85f", 0), (None, 1)])
+def test_on_the_ecp5_the_storage_is_lut_ram_not_a_block_ram_with_a_slow_output(tmp_path, platform_name, block_rams):
+    # 64 entries of 36 bits: left to itself, yosys maps them to a DP16KD block RAM, whose
+    # unregistered output was the critical path of the fully pipelined digits MLP (121-130 MHz)
+    from hbnn.boards import get
+    from hbnn.boards.unit_cells import synthesize_unit
+
+    platform = get(platform_name).make_platform() if platform_name else None
+    cells = synthesize_unit(CreditQueue(width=36, depth=40), tmp_path, platform=platform)
+    assert cells.bram == block_rams

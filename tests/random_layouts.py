@@ -33,6 +33,25 @@ def _weight_layer(rng, kind, in_shape, out_channels, code, kernel=1, stride=1, p
     return replace(layer, thresholds=np.stack(span).astype(np.int64))
 
 
+def bits_for_mix(rng, out_channels: int, fan_in: int, mix: str) -> tuple[np.ndarray, np.ndarray]:
+    """(bits, planes) of an O x K weight matrix whose bit counts follow `mix`: "1" or "3" (every
+    weight), "middle-out" (70 % 1 bit, 20 % 2, 10 % 3, scattered like a Middle-Out mask), "mixed"
+    (1-3 bits at random), "empty-row" (mixed, but row 0 all 1-bit: its higher planes are empty);
+    random sign bits where a weight has the plane, 0 elsewhere."""
+    if mix in ("1", "3"):
+        bits = np.full((out_channels, fan_in), int(mix), dtype=np.uint8)
+    elif mix == "middle-out":
+        bits = rng.choice(np.array([1, 2, 3], dtype=np.uint8), size=(out_channels, fan_in), p=[0.7, 0.2, 0.1])
+    else:
+        bits = rng.integers(1, 4, size=(out_channels, fan_in)).astype(np.uint8)
+        if mix == "empty-row":
+            bits[0] = 1
+    count = int(bits.max())
+    active = np.arange(count)[:, None, None] < bits[None]
+    planes = (rng.integers(0, 2, size=(count, out_channels, fan_in)) * active).astype(np.uint8)
+    return bits, planes
+
+
 def random_network(seed: int, structure: str) -> Network:
     rng = np.random.default_rng(seed)
     pixel_bits = int(rng.integers(1, 5))

@@ -1,0 +1,406 @@
+"""`folded.Layer`: a weight layer folded onto PE processing elements of `lanes` lanes, weights in memory.
+
+Where `dense.Layer` spends logic on every weight bit, this unit spends cycles: `pe` rows (outputs)
+at a time, `lanes` weight-plane bits per PE per cycle, in the order `fold_schedule.Schedule` gives.
+Its two sides run side by side and meet per row:
+
+- **dense side** (every PE in lockstep): block b of the input vector (E elements) against each
+  PE's dense weight word for (row slot, block) from its `dense_weights` memory;
+- **sparse side** (one schedule per PE, one shared cycle counter): each PE's `sparse_weights` word
+  holds `sparse_lanes` entries (valid, sparse plane, sign, input index) and a row-end flag; lane l
+  reads input element `index` from its own copy of the input vector (`gather` memory, words of
+  `word_elements` elements), so every lane gathers any element in one read;
+- **combine**: once both sides are done with a vector, each PE adds a row's two partial sums, slot
+  by slot, compares them with the row's thresholds (`thresholds` memory) or adds the row's constant
+  (the last layer's scores), and writes the result into the output register.
+
+Arithmetic (residual inputs, n activation planes with weights Q_k; plane ratios R_i equal for every
+row). With P_{o,i,k} the number of members j of plane i where activation bit k of x_j differs from
+the weight's sign bit (that product is +1):
+
+    Y_o = sum_{i,k} 2 R_i Q_k P_{o,i,k} + C_o,   C_o = -(sum_k Q_k) sum_i R_i n_{o,i}
+
+(n_{o,i}: members of plane i in row o). Each side accumulates the sum over its planes of
+2 R_i Q_k P (shifted copies, no multiplier); the constant C_o is folded into the row's thresholds
+(level = number of m with acc >= T_{o,m} - C_o) or added to the score.
+
+Memories (`amaranth.lib.memory`, mapped by yosys): per PE `dense_weights` (D E bits x slots
+blocks), `sparse_weights`, one `gather` copy per sparse lane (2 vector slots x ceil(K / W) words of
+W elements: a second vector loads while the first is in use), `dense_sums` and `sparse_sums` (a
+row's partial sums, two vectors deep), `constants` (thresholds or score constants per slot).
+
+Protocol: `i` takes one fan-in vector per beat (element j at bits [j b, (j+1) b), as `dense.Layer`);
+`o` gives the layer's output vector per beat (levels, or the last layer's signed scores). Input
+vectors are taken into two slots; the gather copies of a slot load W elements per cycle. A vector
+moves on to the next slot's work without a bubble, so in steady state one vector leaves every
+`initiation_interval` = max(dense cycles, sparse cycles, load cycles, slots + 1) cycles.
+`latency`: cycles from accepting a vector into an empty unit to its output being valid.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from hbnn.model.layout import WeightLayer
+
+from .adders import balanced_sum, constant_product_terms
+from .fold_schedule import Folding, Schedule
+
+__all__ = ["Layer", "check_foldable"]
+
+
+def check_foldable(layer: WeightLayer) -> None:
+    """A `ValueError` naming what a folded unit cannot compute yet, if `layer` has it."""
+    if layer.input.kind != "residual":
+        raise ValueError("a folded layer needs residual (+-1 plane) inputs; a layer reading pixels stays "
+                         "unrolled")
+    ratios = layer.plane_weights
+    if not bool((ratios == ratios[0]).all()):
+        raise ValueError("a folded layer needs the same plane ratios R for every output (a per-tensor scale); "
+                         "this layer's differ between outputs")
+
+
+def _unsigned_width(value: int) -> int:
+    return max(1, int(value).bit_length())
+
+
+class Layer(wiring.Component):
+    """`layer` folded by `folding` (module docstring). `elements` fixes the schedule's split
+    (`fold_schedule.Schedule`); by default it is chosen for the fewest cycles."""
+
+    def __init__(self, layer: WeightLayer, *, folding: Folding, elements: int | None = None):
+        if not isinstance(layer, WeightLayer):
+            self._MustUse__silence = True          # refused: never meant to be elaborated
+            raise TypeError(f"folded.Layer needs a model.layout.WeightLayer, not {type(layer).__name__}")
+        try:
+            check_foldable(layer)
+        except ValueError:
+            self._MustUse__silence = True
+            raise
+        self.layer = layer
+        self.schedule = schedule = Schedule(layer, folding, elements=elements)
+        self.in_bits = layer.input.bits
+        q = [int(v) for v in layer.input.plane_weights]
+        r = [int(v) for v in layer.plane_weights[0]]
+        # 2 R_i Q_k for each (plane i, activation plane k): the weight of one matching lane
+        self.lane_weights = {(i, k): 2 * r[i] * q[k] for i in range(len(r)) for k in range(len(q))}
+        members = [(layer.bits > i).sum(axis=1) for i in range(len(r))]
+        self.row_constants = [-sum(q) * sum(r[i] * int(members[i][o]) for i in range(len(r)))
+                              for o in range(layer.out_channels)]
+        self.dense_max = sum(self.lane_weights[i, k] for i in schedule.dense_planes for k in range(len(q))) \
+            * layer.fan_in
+        self.sparse_max = sum(self.lane_weights[i, k] * int(members[i].max())
+                              for i in schedule.sparse_planes for k in range(len(q)))
+        self.acc_width = layer.accumulator_width()
+        # elements per gather word: the fewest that load a vector within the cycles it is used for
+        self.word_elements = 1
+        while -(-layer.fan_in // self.word_elements) > schedule.cycles:
+            self.word_elements *= 2
+        self.load_cycles = -(-layer.fan_in // self.word_elements) if schedule.sparse_planes else 0
+        if layer.is_last:
+            out_shape = data.ArrayLayout(signed(self.acc_width), layer.out_channels)
+        else:
+            out_shape = data.ArrayLayout(layer.output_code.bits, layer.out_channels)
+        super().__init__({
+            "i": In(stream.Signature(layer.fan_in * self.in_bits)),
+            "o": Out(stream.Signature(out_shape)),
+        })
+
+    # -- timing --------------------------------------------------------------------------------------
+
+    DENSE_DEPTH = 3      # dense side: address -> weights and input block -> contribution -> sum written
+    SPARSE_DEPTH = 4     # sparse side: address -> entries -> gathered elements -> contribution -> written
+    COMBINE_DEPTH = 2    # combine: address -> partial sums -> output written
+
+    @property
+    def initiation_interval(self) -> int:
+        """Cycles between output vectors in steady state (module docstring)."""
+        return max(self.schedule.cycles, self.load_cycles, self.schedule.slots + 1)
+
+    @property
+    def latency(self) -> int:
+        """Cycles from accepting a vector into an empty unit to its output valid."""
+        s = self.schedule
+        dense = 1 + s.dense_cycles + self.DENSE_DEPTH - 1
+        sparse = 1 + self.load_cycles + s.sparse_cycles + self.SPARSE_DEPTH - 1 if s.sparse_planes else 0
+        return max(dense, sparse) + 1 + s.slots + self.COMBINE_DEPTH - 1
+
+    # -- the unit ------------------------------------------------------------------------------------
+
+    def elaborate(self, platform):
+        m = Module()
+        s = self.schedule
+        # One flag per resource and vector slot (the parity of the vector's number):
+        # dense_pending: the vector register holds a vector the dense side has not finished reading;
+        # load_pending: ... one the loader has not copied into the gather copies yet;
+        # gathered: the gather copies hold a vector the sparse side has not finished reading;
+        # dense_done, sparse_done: a side wrote the slot's last partial sum; the combine clears them.
+        flags = {name: Signal(2, name=name) for name in
+                 ("dense_pending", "load_pending", "gathered", "dense_done", "sparse_done")}
+        vectors = self._inputs(m, flags)
+        dense_sums = self._dense_side(m, vectors, flags)
+        sparse_sums = self._sparse_side(m, vectors, flags) if s.sparse_planes else None
+        self._combine(m, dense_sums, sparse_sums, flags)
+        return m
+
+    def _inputs(self, m: Module, flags) -> list:
+        """Two vector registers; the loader copies each vector into the gather copies, W elements
+        per cycle, once the copies' slot is free."""
+        width = self.layer.fan_in * self.in_bits
+        vectors = [Signal(width, name=f"vector{q}") for q in range(2)]
+        fill = Signal(name="fill_slot")             # the slot the next vector goes to
+        self._loading = Signal(name="loading")
+        self._load_slot = Signal(name="load_slot")  # the slot the loader copies next (in order)
+        self._load_word = Signal(range(max(self.load_cycles, 1)), name="load_word")
+        busy = flags["dense_pending"] | flags["load_pending"]
+        m.d.comb += self.i.ready.eq(~busy.bit_select(fill, 1))
+        with m.If(self.i.valid & self.i.ready):
+            with m.If(fill):
+                m.d.sync += vectors[1].eq(self.i.payload)
+            with m.Else():
+                m.d.sync += vectors[0].eq(self.i.payload)
+            m.d.sync += [flags["dense_pending"].bit_select(fill, 1).eq(1), fill.eq(~fill)]
+            if self.schedule.sparse_planes:
+                m.d.sync += flags["load_pending"].bit_select(fill, 1).eq(1)
+        if self.schedule.sparse_planes:
+            slot = self._load_slot
+            m.d.comb += self._loading.eq(flags["load_pending"].bit_select(slot, 1)
+                                         & ~flags["gathered"].bit_select(slot, 1))
+            with m.If(self._loading):
+                m.d.sync += self._load_word.eq(self._load_word + 1)
+                with m.If(self._load_word == self.load_cycles - 1):
+                    m.d.sync += [self._load_word.eq(0), slot.eq(~slot),
+                                 flags["load_pending"].bit_select(slot, 1).eq(0),
+                                 flags["gathered"].bit_select(slot, 1).eq(1)]
+        return vectors
+
+    def _weighted(self, m: Module, counts: dict, name: str):
+        """sum over (plane i, activation plane k) of 2 R_i Q_k count[i, k], as shifted copies."""
+        terms = [term for (i, k), count in counts.items() for term in constant_product_terms(count, self.lane_weights[i, k])]
+        return balanced_sum(m, terms, name=name) if terms else Const(0)
+
+    def _bit(self, element, k: int):
+        """Activation plane k of an element: bit b-1-k of its level (plane 1 is the MSB)."""
+        return element[self.in_bits - 1 - k]
+
+    # -- dense side ----------------------------------------------------------------------------------
+
+    def _dense_side(self, m: Module, vectors, flags) -> list:
+        """Block by block, every PE in lockstep; returns each PE's `dense_sums` memory."""
+        s, b, e = self.schedule, self.in_bits, self.schedule.elements
+        planes = s.dense_planes
+        parity = Signal(name="dense_parity")
+        block = Signal(range(s.blocks), name="dense_block")
+        slot = Signal(range(s.slots), name="dense_slot")
+        address = Signal(range(s.slots * s.blocks), name="dense_address")
+        run = Signal(name="dense_run")
+        m.d.comb += run.eq(flags["dense_pending"].bit_select(parity, 1) & ~flags["dense_done"].bit_select(parity, 1))
+        last_block, last_slot = block == s.blocks - 1, slot == s.slots - 1
+        with m.If(run):
+            m.d.sync += [address.eq(address + 1), block.eq(block + 1)]
+            with m.If(last_block):
+                m.d.sync += [block.eq(0), slot.eq(slot + 1)]
+                with m.If(last_slot):
+                    m.d.sync += [slot.eq(0), address.eq(0), parity.eq(~parity),
+                                 flags["dense_pending"].bit_select(parity, 1).eq(0)]
+
+        # stage 1: the block of the input (every PE's), the control beside it
+        padded = Signal(s.blocks * e * b)
+        m.d.comb += padded.eq(Mux(parity, vectors[1], vectors[0]))
+        data1 = Signal(e * b, name="dense_inputs1")
+        valid1, first1, last1, end1, parity1 = (Signal(name=f"dense_{n}1") for n in ("valid", "first", "last", "end", "parity"))
+        slot1 = Signal(range(s.slots), name="dense_slot1")
+        m.d.sync += [data1.eq(padded.word_select(block, e * b)), valid1.eq(run), first1.eq(block == 0),
+                     last1.eq(last_block), end1.eq(last_block & last_slot), parity1.eq(parity), slot1.eq(slot)]
+        full_lanes = s.layer.fan_in - (s.blocks - 1) * e     # lanes of the last block holding an input
+
+        # stage 2: each PE's contribution; stage 3: its row sum, written at the row's last block
+        valid2, first2, last2, end2, parity2 = (Signal(name=f"dense_{n}2") for n in ("valid", "first", "last", "end", "parity"))
+        slot2 = Signal(range(s.slots), name="dense_slot2")
+        m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1), end2.eq(end1), parity2.eq(parity1),
+                     slot2.eq(slot1)]
+        with m.If(valid2 & end2):
+            m.d.sync += flags["dense_done"].bit_select(parity2, 1).eq(1)
+        sums = []
+        for p in range(s.folding.pe):
+            init = [sum(1 << (d * e + lane) for d in range(len(planes)) for lane in range(e)
+                        if s.dense_signs[p, a, d, lane])
+                    for a in range(s.slots * s.blocks)]
+            weights = memory.Memory(shape=len(planes) * e, depth=s.slots * s.blocks, init=init)
+            m.submodules[f"dense_weights{p}"] = weights
+            read = weights.read_port()
+            m.d.comb += read.addr.eq(address)
+            counts = {}
+            for d, plane in enumerate(planes):
+                for k in range(b):
+                    lanes = [(self._bit(data1.word_select(lane, b), k) ^ read.data[d * e + lane])
+                             & (1 if lane < full_lanes else ~last1) for lane in range(e)]
+                    counts[plane, k] = balanced_sum(m, lanes, name=f"pe{p}_dense_p{plane}_k{k}")
+            contribution = Signal(range(self.dense_max + 1), name=f"pe{p}_dense_step")
+            m.d.sync += contribution.eq(self._weighted(m, counts, name=f"pe{p}_dense_sum"))
+            total = Signal(range(self.dense_max + 1), name=f"pe{p}_dense_total")
+            following = Signal(range(self.dense_max + 1), name=f"pe{p}_dense_next")
+            m.d.comb += following.eq(Mux(first2, 0, total) + contribution)
+            with m.If(valid2):
+                m.d.sync += total.eq(following)
+            store = memory.Memory(shape=range(self.dense_max + 1), depth=2 * s.slots, init=[])
+            m.submodules[f"dense_sums{p}"] = store
+            write = store.write_port()
+            m.d.comb += [write.addr.eq(parity2 * s.slots + slot2), write.data.eq(following),
+                         write.en.eq(valid2 & last2)]
+            sums.append(store)
+        return sums
+
+    # -- sparse side ---------------------------------------------------------------------------------
+
+    def _sparse_side(self, m: Module, vectors, flags) -> list:
+        """Entry by entry, one cycle counter for every PE; returns each PE's `sparse_sums` memory."""
+        s, b, w = self.schedule, self.in_bits, self.word_elements
+        lanes, words = s.sparse_lanes, self.load_cycles
+        tag_bits = max(1, (len(s.sparse_planes) - 1).bit_length())
+        index_bits = max(1, (s.layer.fan_in - 1).bit_length())
+        lane_layout = data.StructLayout({"valid": 1, "sign": 1, "plane": tag_bits, "index": index_bits})
+        word_layout = data.StructLayout({"lanes": data.ArrayLayout(lane_layout, lanes), "row_end": 1})
+        shift = (w - 1).bit_length()           # W is a power of two: index = word * W + offset
+
+        parity = Signal(name="sparse_parity")
+        cycle = Signal(range(s.sparse_cycles), name="sparse_cycle")
+        run = Signal(name="sparse_run")
+        last_cycle = cycle == s.sparse_cycles - 1
+        m.d.comb += run.eq(flags["gathered"].bit_select(parity, 1) & ~flags["sparse_done"].bit_select(parity, 1))
+        with m.If(run):
+            m.d.sync += cycle.eq(cycle + 1)
+            with m.If(last_cycle):
+                m.d.sync += [cycle.eq(0), parity.eq(~parity), flags["gathered"].bit_select(parity, 1).eq(0)]
+        # the gather copies' writes (every copy the same): word `load_word` of the slot loading
+        source = Signal(words * w * b)
+        m.d.comb += source.eq(Mux(self._load_slot, vectors[1], vectors[0]))
+
+        valid1, end1, parity1 = Signal(name="sparse_valid1"), Signal(name="sparse_end1"), Signal(name="sparse_parity1")
+        m.d.sync += [valid1.eq(run), end1.eq(last_cycle), parity1.eq(parity)]
+        valid2, end2, parity2 = Signal(name="sparse_valid2"), Signal(name="sparse_end2"), Signal(name="sparse_parity2")
+        m.d.sync += [valid2.eq(valid1), end2.eq(end1), parity2.eq(parity1)]
+        valid3, end3, parity3 = Signal(name="sparse_valid3"), Signal(name="sparse_end3"), Signal(name="sparse_parity3")
+        m.d.sync += [valid3.eq(valid2), end3.eq(end2), parity3.eq(parity2)]
+        with m.If(valid3 & end3):
+            m.d.sync += flags["sparse_done"].bit_select(parity3, 1).eq(1)
+        sums = []
+        for p in range(s.folding.pe):
+            init = [{"row_end": int(s.sparse_row_end[p, t]), "lanes": [
+                {"valid": int(s.sparse_valid[p, t, lane]), "sign": int(s.sparse_sign[p, t, lane]),
+                 "plane": int(s.sparse_plane[p, t, lane]), "index": int(s.sparse_index[p, t, lane])}
+                for lane in range(lanes)]} for t in range(s.sparse_cycles)]
+            entries = memory.Memory(shape=word_layout, depth=s.sparse_cycles, init=init)
+            m.submodules[f"sparse_weights{p}"] = entries
+            read = entries.read_port()
+            m.d.comb += read.addr.eq(cycle)
+            # stage 1 -> 2: each lane's entry addresses its gather copy; the rest waits a cycle
+            row_end2 = Signal(name=f"pe{p}_row_end2")
+            m.d.sync += row_end2.eq(read.data.row_end)
+            counts = {}
+            matches = {(c, k): [] for c in range(len(s.sparse_planes)) for k in range(b)}
+            for lane in range(lanes):
+                entry = read.data.lanes[lane]
+                copy = memory.Memory(shape=w * b, depth=2 * words, init=[])
+                m.submodules[f"gather{p}_{lane}"] = copy
+                write, gather = copy.write_port(), copy.read_port()
+                m.d.comb += [write.addr.eq(self._load_slot * words + self._load_word),
+                             write.data.eq(source.word_select(self._load_word, w * b)), write.en.eq(self._loading),
+                             gather.addr.eq(parity1 * words + (entry.index >> shift))]
+                held = Signal(lane_layout, name=f"pe{p}_lane{lane}_entry2")
+                m.d.sync += held.eq(entry)
+                offset = held.index & (w - 1) if w > 1 else Const(0)
+                element = gather.data.word_select(offset, b)
+                for c in range(len(s.sparse_planes)):
+                    for k in range(b):
+                        matches[c, k].append(held.valid & (held.plane == c) & (self._bit(element, k) ^ held.sign))
+            for (c, k), bits in matches.items():
+                counts[s.sparse_planes[c], k] = balanced_sum(m, bits, name=f"pe{p}_sparse_p{c}_k{k}")
+            contribution = Signal(range(self.sparse_max + 1), name=f"pe{p}_sparse_step")
+            row_end3 = Signal(name=f"pe{p}_row_end3")
+            m.d.sync += [contribution.eq(self._weighted(m, counts, name=f"pe{p}_sparse_sum")), row_end3.eq(row_end2)]
+            # stage 4: the row sum, written at the row's last entry word
+            total = Signal(range(self.sparse_max + 1), name=f"pe{p}_sparse_total")
+            fresh = Signal(init=1, name=f"pe{p}_sparse_fresh")        # the next word starts a row
+            row = Signal(range(s.slots + 1), name=f"pe{p}_sparse_row")
+            following = Signal(range(self.sparse_max + 1), name=f"pe{p}_sparse_next")
+            m.d.comb += following.eq(Mux(fresh, 0, total) + contribution)
+            store = memory.Memory(shape=range(self.sparse_max + 1), depth=2 * s.slots, init=[])
+            m.submodules[f"sparse_sums{p}"] = store
+            write = store.write_port()
+            m.d.comb += [write.addr.eq(parity3 * s.slots + row), write.data.eq(following),
+                         write.en.eq(valid3 & row_end3)]
+            with m.If(valid3):
+                m.d.sync += [total.eq(following), fresh.eq(row_end3), row.eq(row + row_end3)]
+                with m.If(end3):
+                    m.d.sync += [row.eq(0), fresh.eq(1)]
+            sums.append(store)
+        return sums
+
+    # -- combine -------------------------------------------------------------------------------------
+
+    def _combine(self, m: Module, dense_sums, sparse_sums, flags):
+        """Slot by slot, every PE at once, once both sides are done with the oldest vector: the
+        row's level (or score) into the output register; then the vector leaves."""
+        s, layer = self.schedule, self.layer
+        acc_max = self.dense_max + self.sparse_max
+        parity = Signal(name="combine_parity")
+        slot = Signal(range(s.slots), name="combine_slot")
+        active = Signal(name="combining")
+        valid1, end1, parity1 = Signal(name="combine_valid1"), Signal(name="combine_end1"), Signal(name="combine_parity1")
+        slot1 = Signal(range(s.slots), name="combine_slot1")
+        done = flags["dense_done"] & (flags["sparse_done"] if sparse_sums is not None else Const(3, 2))
+        start = done.bit_select(parity, 1) & ~self.o.valid & ~active & ~valid1
+        with m.If(start):
+            m.d.sync += active.eq(1)
+        with m.If(active):
+            m.d.sync += slot.eq(slot + 1)
+            with m.If(slot == s.slots - 1):
+                m.d.sync += [slot.eq(0), active.eq(0), parity.eq(~parity)]
+        m.d.sync += [valid1.eq(active), end1.eq(slot == s.slots - 1), parity1.eq(parity), slot1.eq(slot)]
+
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(valid1 & end1):
+            m.d.sync += [self.o.valid.eq(1), flags["dense_done"].bit_select(parity1, 1).eq(0),
+                         flags["sparse_done"].bit_select(parity1, 1).eq(0)]
+
+        if layer.is_last:
+            constant_width = max(self.acc_width, max(abs(c) for c in self.row_constants).bit_length() + 1)
+        else:
+            constant_width = _unsigned_width(acc_max + 1) + 1
+            levels = layer.thresholds.shape[1]
+        for p in range(s.folding.pe):
+            reads = []
+            for store in [dense_sums[p]] + ([sparse_sums[p]] if sparse_sums is not None else []):
+                read = store.read_port()
+                m.d.comb += read.addr.eq(parity * s.slots + slot)
+                reads.append(read.data)
+            total = Signal(range(acc_max + 1), name=f"pe{p}_total")
+            m.d.comb += total.eq(sum(reads[1:], reads[0]))
+            rows = [int(r) for r in s.rows[p]]
+            if layer.is_last:
+                init = [self.row_constants[r] if r >= 0 else 0 for r in rows]
+                constants = memory.Memory(shape=signed(constant_width), depth=s.slots, init=init)
+                m.submodules[f"constants{p}"] = constants
+                read = constants.read_port()
+                m.d.comb += read.addr.eq(slot)
+                result = Signal(signed(self.acc_width), name=f"pe{p}_score")
+                m.d.comb += result.eq(total + read.data)
+            else:
+                # level = number of m with Y >= T_m, i.e. total >= T_m - C (clamped to 0 .. acc_max + 1)
+                def clamp(t):
+                    return min(max(t, 0), acc_max + 1)
+                shape = data.ArrayLayout(constant_width, levels)
+                init = [[clamp(int(layer.thresholds[r, n]) - self.row_constants[r]) if r >= 0 else 0
+                         for n in range(levels)] for r in rows]
+                constants = memory.Memory(shape=shape, depth=s.slots, init=init)
+                m.submodules[f"constants{p}"] = constants
+                read = constants.read_port()
+                m.d.comb += read.addr.eq(slot)
+                result = Signal(layer.output_code.bits, name=f"pe{p}_level")
+                m.d.comb += result.eq(sum(total >= read.data[n] for n in range(levels)))
+            for index, row in enumerate(rows):
+                if row >= 0:
+                    with m.If(valid1 & (slot1 == index)):
+                        m.d.sync += self.o.payload[row].eq(result)

@@ -17,11 +17,11 @@ consecutive inputs, block b = inputs b E .. b E + E - 1, in every dense plane, s
 D E lanes and one input block read serves every PE. A row takes `blocks` = ceil(K / E) cycles; the
 lanes of the last block beyond K are masked (`dense_valid`).
 
-Sparse side, one schedule per PE: a row's sparse members as (plane, input index, sign) entries,
+Sparse side, one schedule per PE: a row's sparse members as (input index, sign) entries,
 `sparse_lanes` (S) per cycle, each lane reading its input element by index (the gather; the unit
-gives each lane its own block-RAM copy of the input vector, docs/folded.md says why). A row takes
-max(1, ceil(m / S)) cycles for m entries; a cycle never mixes two rows, so the partial sums of a
-row end on a cycle boundary. The sparse side of a PE runs ahead of or behind its dense side; the
+gives each lane its own block-RAM copy of the input vector, docs/folded.md says why). A cycle
+serves one plane of one row, so a row takes max(1, sum over sparse planes of ceil(m_i / S))
+cycles for m_i members of plane i, and its partial sum ends on a cycle boundary. The sparse side of a PE runs ahead of or behind its dense side; the
 unit adds the two partial sums of a row when both are done.
 
 Rows are dealt to PEs `slots` = ceil(O / pe) each (idle slots where O is not a multiple of pe),
@@ -101,8 +101,9 @@ class Schedule:
     - `dense_signs[p, s * blocks + b, d, e]`: the sign bit (1 = -1) of weight (row, b E + e) in
       dense plane `dense_planes[d]` (0 on masked lanes and idle slots);
     - `dense_valid[b, e]`: lane e of block b holds an input (b E + e < K);
-    - `sparse_valid`, `sparse_plane`, `sparse_sign`, `sparse_index` `[p, t, lane]`: the entry of a
-      sparse lane in cycle t (`sparse_plane` indexes `sparse_planes`); padded to `sparse_cycles`;
+    - `sparse_valid`, `sparse_sign`, `sparse_index` `[p, t, lane]`: the entry of a sparse lane in
+      cycle t, padded to `sparse_cycles`; `sparse_plane[p, t]`: the plane every entry of cycle t
+      belongs to (an index into `sparse_planes`);
     - `sparse_row_end[p, t]`: cycle t is the last of a row's sparse entries (every slot has one,
       idle slots an empty one, so the unit pairs partial sums by counting).
     """
@@ -135,9 +136,12 @@ class Schedule:
         return sum(((bits > i).sum(axis=1) for i in self.sparse_planes), np.zeros(bits.shape[0], np.int64))
 
     def row_sparse_cycles(self, row: int) -> int:
+        """Cycles of a row's sparse entries: each sparse plane's members, S per cycle (a cycle
+        serves one plane, so the unit needs no plane tag per lane), at least one cycle."""
         if not self.sparse_planes:
             return 0
-        return max(1, -(-int(self.sparse_members()[row]) // self.sparse_lanes))
+        bits = self.layer.bits[row]
+        return max(1, sum(-(-int((bits > i).sum()) // self.sparse_lanes) for i in self.sparse_planes))
 
     @property
     def dense_cycles(self) -> int:
@@ -215,23 +219,25 @@ class Schedule:
     @cached_property
     def _sparse(self) -> dict[str, np.ndarray]:
         pe, lanes, cycles = self.folding.pe, max(self.sparse_lanes, 1), max(self.sparse_cycles, 0)
-        arrays = {name: np.zeros((pe, cycles, lanes), dtype=np.int64)
-                  for name in ("valid", "plane", "sign", "index")}
+        arrays = {name: np.zeros((pe, cycles, lanes), dtype=np.int64) for name in ("valid", "sign", "index")}
+        plane_of_cycle = np.zeros((pe, cycles), dtype=np.int64)
         row_end = np.zeros((pe, cycles), dtype=bool)
         for p in range(pe if self.sparse_planes else 0):
             t = 0
             for row in self.rows[p]:
-                entries = self.row_entries(row) if row >= 0 else []
-                length = max(1, -(-len(entries) // lanes))
-                for n, (plane, index, sign) in enumerate(entries):
-                    cycle, lane = t + n // lanes, n % lanes
-                    arrays["valid"][p, cycle, lane] = 1
-                    arrays["plane"][p, cycle, lane] = plane
-                    arrays["sign"][p, cycle, lane] = sign
-                    arrays["index"][p, cycle, lane] = index
-                t += length
+                start = t
+                for position, plane in enumerate(self.sparse_planes):
+                    members = self.layer.plane_members(plane, row) if row >= 0 else []
+                    for n, j in enumerate(members):
+                        cycle, lane = t + n // lanes, n % lanes
+                        arrays["valid"][p, cycle, lane] = 1
+                        arrays["sign"][p, cycle, lane] = int(self.layer.planes[plane, row, j])
+                        arrays["index"][p, cycle, lane] = int(j)
+                        plane_of_cycle[p, cycle] = position
+                    t += -(-len(members) // lanes)
+                t = max(t, start + 1)                 # a row without sparse entries: one empty cycle
                 row_end[p, t - 1] = True
-        arrays["row_end"] = row_end
+        arrays["plane"], arrays["row_end"] = plane_of_cycle, row_end
         return arrays
 
     @property
@@ -275,9 +281,9 @@ class Schedule:
             slot = 0
             for t in range(self.sparse_cycles):
                 row = self.rows[p, slot] if slot < self.slots else -1
+                plane = self.sparse_planes[self.sparse_plane[p, t]]
                 for lane in range(self.sparse_lanes):
                     if self.sparse_valid[p, t, lane]:
-                        plane = self.sparse_planes[self.sparse_plane[p, t, lane]]
                         sign = 1 - 2 * int(self.sparse_sign[p, t, lane])
                         dots[row, plane] += sign * int(values[self.sparse_index[p, t, lane]])
                 slot += int(self.sparse_row_end[p, t])

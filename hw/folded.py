@@ -44,6 +44,7 @@ from amaranth.lib.wiring import In, Out
 from hbnn.model.layout import WeightLayer
 
 from .adders import balanced_sum, constant_product_terms
+from .dense import output_shape
 from .fold_schedule import Folding, Schedule
 
 __all__ = ["Layer", "check_foldable"]
@@ -97,13 +98,11 @@ class Layer(wiring.Component):
         while -(-layer.fan_in // self.word_elements) > schedule.cycles:
             self.word_elements *= 2
         self.load_cycles = -(-layer.fan_in // self.word_elements) if schedule.sparse_planes else 0
-        if layer.is_last:
-            out_shape = data.ArrayLayout(signed(self.acc_width), layer.out_channels)
-        else:
-            out_shape = data.ArrayLayout(layer.output_code.bits, layer.out_channels)
-        super().__init__({
+        # the partial sums of a vector's slots, padded to a power of two: address = (parity, slot)
+        self.slot_bits = max(1, (schedule.slots - 1).bit_length())
+        super().__init__({          # the ports of `dense.Layer`, so either builds a layer
             "i": In(stream.Signature(layer.fan_in * self.in_bits)),
-            "o": Out(stream.Signature(out_shape)),
+            "o": Out(stream.Signature(output_shape(layer))),
         })
 
     # -- timing --------------------------------------------------------------------------------------
@@ -191,7 +190,7 @@ class Layer(wiring.Component):
         planes = s.dense_planes
         parity = Signal(name="dense_parity")
         block = Signal(range(s.blocks), name="dense_block")
-        slot = Signal(range(s.slots), name="dense_slot")
+        slot = Signal(self.slot_bits, name="dense_slot")
         address = Signal(range(s.slots * s.blocks), name="dense_address")
         run = Signal(name="dense_run")
         m.d.comb += run.eq(flags["dense_pending"].bit_select(parity, 1) & ~flags["dense_done"].bit_select(parity, 1))
@@ -209,14 +208,14 @@ class Layer(wiring.Component):
         m.d.comb += padded.eq(Mux(parity, vectors[1], vectors[0]))
         data1 = Signal(e * b, name="dense_inputs1")
         valid1, first1, last1, end1, parity1 = (Signal(name=f"dense_{n}1") for n in ("valid", "first", "last", "end", "parity"))
-        slot1 = Signal(range(s.slots), name="dense_slot1")
+        slot1 = Signal(self.slot_bits, name="dense_slot1")
         m.d.sync += [data1.eq(padded.word_select(block, e * b)), valid1.eq(run), first1.eq(block == 0),
                      last1.eq(last_block), end1.eq(last_block & last_slot), parity1.eq(parity), slot1.eq(slot)]
         full_lanes = s.layer.fan_in - (s.blocks - 1) * e     # lanes of the last block holding an input
 
         # stage 2: each PE's contribution; stage 3: its row sum, written at the row's last block
         valid2, first2, last2, end2, parity2 = (Signal(name=f"dense_{n}2") for n in ("valid", "first", "last", "end", "parity"))
-        slot2 = Signal(range(s.slots), name="dense_slot2")
+        slot2 = Signal(self.slot_bits, name="dense_slot2")
         m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1), end2.eq(end1), parity2.eq(parity1),
                      slot2.eq(slot1)]
         with m.If(valid2 & end2):
@@ -243,10 +242,10 @@ class Layer(wiring.Component):
             m.d.comb += following.eq(Mux(first2, 0, total) + contribution)
             with m.If(valid2):
                 m.d.sync += total.eq(following)
-            store = memory.Memory(shape=range(self.dense_max + 1), depth=2 * s.slots, init=[])
+            store = memory.Memory(shape=range(self.dense_max + 1), depth=2 << self.slot_bits, init=[])
             m.submodules[f"dense_sums{p}"] = store
             write = store.write_port()
-            m.d.comb += [write.addr.eq(parity2 * s.slots + slot2), write.data.eq(following),
+            m.d.comb += [write.addr.eq(Cat(slot2, parity2)), write.data.eq(following),
                          write.en.eq(valid2 & last2)]
             sums.append(store)
         return sums
@@ -259,9 +258,11 @@ class Layer(wiring.Component):
         lanes, words = s.sparse_lanes, self.load_cycles
         tag_bits = max(1, (len(s.sparse_planes) - 1).bit_length())
         index_bits = max(1, (s.layer.fan_in - 1).bit_length())
-        lane_layout = data.StructLayout({"valid": 1, "sign": 1, "plane": tag_bits, "index": index_bits})
-        word_layout = data.StructLayout({"lanes": data.ArrayLayout(lane_layout, lanes), "row_end": 1})
+        lane_layout = data.StructLayout({"valid": 1, "sign": 1, "index": index_bits})
+        word_layout = data.StructLayout({"lanes": data.ArrayLayout(lane_layout, lanes), "plane": tag_bits,
+                                         "row_end": 1})
         shift = (w - 1).bit_length()           # W is a power of two: index = word * W + offset
+        word_bits = max(1, (words - 1).bit_length())    # a slot's words, padded to a power of two
 
         parity = Signal(name="sparse_parity")
         cycle = Signal(range(s.sparse_cycles), name="sparse_cycle")
@@ -286,49 +287,54 @@ class Layer(wiring.Component):
             m.d.sync += flags["sparse_done"].bit_select(parity3, 1).eq(1)
         sums = []
         for p in range(s.folding.pe):
-            init = [{"row_end": int(s.sparse_row_end[p, t]), "lanes": [
+            init = [{"row_end": int(s.sparse_row_end[p, t]), "plane": int(s.sparse_plane[p, t]), "lanes": [
                 {"valid": int(s.sparse_valid[p, t, lane]), "sign": int(s.sparse_sign[p, t, lane]),
-                 "plane": int(s.sparse_plane[p, t, lane]), "index": int(s.sparse_index[p, t, lane])}
-                for lane in range(lanes)]} for t in range(s.sparse_cycles)]
+                 "index": int(s.sparse_index[p, t, lane])} for lane in range(lanes)]}
+                    for t in range(s.sparse_cycles)]
             entries = memory.Memory(shape=word_layout, depth=s.sparse_cycles, init=init)
             m.submodules[f"sparse_weights{p}"] = entries
             read = entries.read_port()
             m.d.comb += read.addr.eq(cycle)
             # stage 1 -> 2: each lane's entry addresses its gather copy; the rest waits a cycle
             row_end2 = Signal(name=f"pe{p}_row_end2")
-            m.d.sync += row_end2.eq(read.data.row_end)
-            counts = {}
-            matches = {(c, k): [] for c in range(len(s.sparse_planes)) for k in range(b)}
+            plane2 = Signal(tag_bits, name=f"pe{p}_plane2")
+            m.d.sync += [row_end2.eq(read.data.row_end), plane2.eq(read.data.plane)]
+            matches = {k: [] for k in range(b)}
             for lane in range(lanes):
                 entry = read.data.lanes[lane]
-                copy = memory.Memory(shape=w * b, depth=2 * words, init=[])
+                # block RAM: its read port is the gather, whatever the index (no LUT multiplexer)
+                copy = memory.Memory(shape=w * b, depth=2 << word_bits, init=[], attrs={"ram_style": "block"})
                 m.submodules[f"gather{p}_{lane}"] = copy
                 write, gather = copy.write_port(), copy.read_port()
-                m.d.comb += [write.addr.eq(self._load_slot * words + self._load_word),
+                m.d.comb += [write.addr.eq(Cat(self._load_word[:word_bits], self._load_slot)),
                              write.data.eq(source.word_select(self._load_word, w * b)), write.en.eq(self._loading),
-                             gather.addr.eq(parity1 * words + (entry.index >> shift))]
+                             gather.addr.eq(Cat((entry.index >> shift)[:word_bits], parity1))]
                 held = Signal(lane_layout, name=f"pe{p}_lane{lane}_entry2")
                 m.d.sync += held.eq(entry)
                 offset = held.index & (w - 1) if w > 1 else Const(0)
                 element = gather.data.word_select(offset, b)
-                for c in range(len(s.sparse_planes)):
-                    for k in range(b):
-                        matches[c, k].append(held.valid & (held.plane == c) & (self._bit(element, k) ^ held.sign))
-            for (c, k), bits in matches.items():
-                counts[s.sparse_planes[c], k] = balanced_sum(m, bits, name=f"pe{p}_sparse_p{c}_k{k}")
+                for k in range(b):
+                    matches[k].append(held.valid & (self._bit(element, k) ^ held.sign))
+            counts = {k: balanced_sum(m, bits, name=f"pe{p}_sparse_k{k}") for k, bits in matches.items()}
+            # the cycle's plane picks the weights 2 R_i Q_k of its counts
             contribution = Signal(range(self.sparse_max + 1), name=f"pe{p}_sparse_step")
             row_end3 = Signal(name=f"pe{p}_row_end3")
-            m.d.sync += [contribution.eq(self._weighted(m, counts, name=f"pe{p}_sparse_sum")), row_end3.eq(row_end2)]
+            weighted = Const(0)
+            for c, plane in enumerate(s.sparse_planes):
+                option = self._weighted(m, {(plane, k): count for k, count in counts.items()},
+                                        name=f"pe{p}_sparse_p{plane}")
+                weighted = option if c == 0 else Mux(plane2 == c, option, weighted)
+            m.d.sync += [contribution.eq(weighted), row_end3.eq(row_end2)]
             # stage 4: the row sum, written at the row's last entry word
             total = Signal(range(self.sparse_max + 1), name=f"pe{p}_sparse_total")
             fresh = Signal(init=1, name=f"pe{p}_sparse_fresh")        # the next word starts a row
             row = Signal(range(s.slots + 1), name=f"pe{p}_sparse_row")
             following = Signal(range(self.sparse_max + 1), name=f"pe{p}_sparse_next")
             m.d.comb += following.eq(Mux(fresh, 0, total) + contribution)
-            store = memory.Memory(shape=range(self.sparse_max + 1), depth=2 * s.slots, init=[])
+            store = memory.Memory(shape=range(self.sparse_max + 1), depth=2 << self.slot_bits, init=[])
             m.submodules[f"sparse_sums{p}"] = store
             write = store.write_port()
-            m.d.comb += [write.addr.eq(parity3 * s.slots + row), write.data.eq(following),
+            m.d.comb += [write.addr.eq(Cat(row[:self.slot_bits], parity3)), write.data.eq(following),
                          write.en.eq(valid3 & row_end3)]
             with m.If(valid3):
                 m.d.sync += [total.eq(following), fresh.eq(row_end3), row.eq(row + row_end3)]
@@ -345,10 +351,10 @@ class Layer(wiring.Component):
         s, layer = self.schedule, self.layer
         acc_max = self.dense_max + self.sparse_max
         parity = Signal(name="combine_parity")
-        slot = Signal(range(s.slots), name="combine_slot")
+        slot = Signal(self.slot_bits, name="combine_slot")
         active = Signal(name="combining")
         valid1, end1, parity1 = Signal(name="combine_valid1"), Signal(name="combine_end1"), Signal(name="combine_parity1")
-        slot1 = Signal(range(s.slots), name="combine_slot1")
+        slot1 = Signal(self.slot_bits, name="combine_slot1")
         done = flags["dense_done"] & (flags["sparse_done"] if sparse_sums is not None else Const(3, 2))
         start = done.bit_select(parity, 1) & ~self.o.valid & ~active & ~valid1
         with m.If(start):
@@ -374,7 +380,7 @@ class Layer(wiring.Component):
             reads = []
             for store in [dense_sums[p]] + ([sparse_sums[p]] if sparse_sums is not None else []):
                 read = store.read_port()
-                m.d.comb += read.addr.eq(parity * s.slots + slot)
+                m.d.comb += read.addr.eq(Cat(slot, parity))
                 reads.append(read.data)
             total = Signal(range(acc_max + 1), name=f"pe{p}_total")
             m.d.comb += total.eq(sum(reads[1:], reads[0]))
@@ -403,4 +409,6 @@ class Layer(wiring.Component):
             for index, row in enumerate(rows):
                 if row >= 0:
                     with m.If(valid1 & (slot1 == index)):
-                        m.d.sync += self.o.payload[row].eq(result)
+                        target = self.o.payload[row] if layer.is_last else \
+                            self.o.payload.word_select(row, layer.output_code.bits)
+                        m.d.sync += target.eq(result)

@@ -40,6 +40,14 @@ def foldable_layer(rng, out_channels: int, fan_in: int, mix: str, *, in_bits: in
                           "output_code": InputCode("residual", levels, tuple(range(levels, 0, -1)))})
 
 
+def unpack(dut: Layer, payload) -> list[int]:
+    """Per row: the score (last layer, an array of signed values) or the level (packed bits)."""
+    if dut.layer.is_last:
+        return [int(value) for value in payload]
+    bits = dut.layer.output_code.bits
+    return [(payload >> (row * bits)) & ((1 << bits) - 1) for row in range(dut.layer.out_channels)]
+
+
 def stream(dut: Layer, vectors: np.ndarray, *, seed: int, idle: float, backpressure: float):
     """Every vector in through `i`, every output out of `o` (with random idle and backpressure);
     returns the outputs (levels or scores per row) and the cycle each output left."""
@@ -63,7 +71,7 @@ def stream(dut: Layer, vectors: np.ndarray, *, seed: int, idle: float, backpress
             ready = rng.random() >= backpressure
             ctx.set(dut.o.ready, ready)
             if ready and ctx.get(dut.o.valid):
-                received.append([int(value) for value in ctx.get(dut.o.payload)])
+                received.append(unpack(dut, ctx.get(dut.o.payload)))
                 cycles.append(cycle)
             await ctx.tick()
             cycle += 1

@@ -49,6 +49,10 @@ from .fold_schedule import Folding, Schedule
 
 __all__ = ["Layer", "check_foldable"]
 
+# Vector slots of the gather copies: four, so the loader copies vector v + 2 while the sparse side
+# still reads v (block RAM depth is free: a copy holds a few hundred bits of 18 kbit)
+GATHER_SLOTS = 4
+
 
 def check_foldable(layer: WeightLayer) -> None:
     """A `ValueError` naming what a folded unit cannot compute yet, if `layer` has it."""
@@ -134,8 +138,8 @@ class Layer(wiring.Component):
         # load_pending: ... one the loader has not copied into the gather copies yet;
         # gathered: the gather copies hold a vector the sparse side has not finished reading;
         # dense_done, sparse_done: a side wrote the slot's last partial sum; the combine clears them.
-        flags = {name: Signal(2, name=name) for name in
-                 ("dense_pending", "load_pending", "gathered", "dense_done", "sparse_done")}
+        flags = {name: Signal(2, name=name) for name in ("dense_pending", "load_pending", "dense_done", "sparse_done")}
+        flags["gathered"] = Signal(GATHER_SLOTS, name="gathered")     # by the vector's number mod 4
         vectors = self._inputs(m, flags)
         dense_sums = self._dense_side(m, vectors, flags)
         sparse_sums = self._sparse_side(m, vectors, flags) if s.sparse_planes else None
@@ -143,34 +147,41 @@ class Layer(wiring.Component):
         return m
 
     def _inputs(self, m: Module, flags) -> list:
-        """Two vector registers; the loader copies each vector into the gather copies, W elements
-        per cycle, once the copies' slot is free."""
+        """Two vector registers, and the loader: a shift register that takes each vector as it
+        arrives and hands W elements per cycle to the gather copies once their slot is free (a
+        word multiplexer over the two vector registers cost twice its LUTs)."""
         width = self.layer.fan_in * self.in_bits
         vectors = [Signal(width, name=f"vector{q}") for q in range(2)]
         fill = Signal(name="fill_slot")             # the slot the next vector goes to
         self._loading = Signal(name="loading")
-        self._load_slot = Signal(name="load_slot")  # the slot the loader copies next (in order)
+        self._load_slot = Signal(range(GATHER_SLOTS), name="load_slot")  # the gather slot copied next
         self._load_word = Signal(range(max(self.load_cycles, 1)), name="load_word")
+        self._load_data = Signal(self.load_cycles * self.word_elements * self.in_bits, name="load_shift")
+        sparse = bool(self.schedule.sparse_planes)
+        finishing = Signal(name="load_finishing")      # the loader copies its last word now
+        # the shift register holds one vector: the next enters as the last word of the one before leaves
         busy = flags["dense_pending"] | flags["load_pending"]
-        m.d.comb += self.i.ready.eq(~busy.bit_select(fill, 1))
+        m.d.comb += self.i.ready.eq(~busy.bit_select(fill, 1) & (~flags["load_pending"].any() | finishing))
+        if sparse:
+            slot, step = self._load_slot, self.word_elements * self.in_bits
+            m.d.comb += [self._loading.eq(flags["load_pending"].bit_select(slot[0], 1)
+                                          & ~flags["gathered"].bit_select(slot, 1)),
+                         finishing.eq(self._loading & (self._load_word == self.load_cycles - 1))]
+            with m.If(self._loading):
+                m.d.sync += [self._load_word.eq(self._load_word + 1), self._load_data.eq(self._load_data >> step)]
+            with m.If(finishing):
+                m.d.sync += [self._load_word.eq(0), slot.eq(slot + 1),
+                             flags["load_pending"].bit_select(slot[0], 1).eq(0),
+                             flags["gathered"].bit_select(slot, 1).eq(1)]
+        # (after the loader's statements: a vector arriving as the last word leaves takes the register)
         with m.If(self.i.valid & self.i.ready):
             with m.If(fill):
                 m.d.sync += vectors[1].eq(self.i.payload)
             with m.Else():
                 m.d.sync += vectors[0].eq(self.i.payload)
             m.d.sync += [flags["dense_pending"].bit_select(fill, 1).eq(1), fill.eq(~fill)]
-            if self.schedule.sparse_planes:
-                m.d.sync += flags["load_pending"].bit_select(fill, 1).eq(1)
-        if self.schedule.sparse_planes:
-            slot = self._load_slot
-            m.d.comb += self._loading.eq(flags["load_pending"].bit_select(slot, 1)
-                                         & ~flags["gathered"].bit_select(slot, 1))
-            with m.If(self._loading):
-                m.d.sync += self._load_word.eq(self._load_word + 1)
-                with m.If(self._load_word == self.load_cycles - 1):
-                    m.d.sync += [self._load_word.eq(0), slot.eq(~slot),
-                                 flags["load_pending"].bit_select(slot, 1).eq(0),
-                                 flags["gathered"].bit_select(slot, 1).eq(1)]
+            if sparse:
+                m.d.sync += [flags["load_pending"].bit_select(fill, 1).eq(1), self._load_data.eq(self.i.payload)]
         return vectors
 
     def _weighted(self, m: Module, counts: dict, name: str):
@@ -264,21 +275,21 @@ class Layer(wiring.Component):
         shift = (w - 1).bit_length()           # W is a power of two: index = word * W + offset
         word_bits = max(1, (words - 1).bit_length())    # a slot's words, padded to a power of two
 
-        parity = Signal(name="sparse_parity")
+        gather_slot = Signal(range(GATHER_SLOTS), name="sparse_gather_slot")
+        parity = gather_slot[0]                # the vector's number mod 2: its partial sums' slot
         cycle = Signal(range(s.sparse_cycles), name="sparse_cycle")
         run = Signal(name="sparse_run")
         last_cycle = cycle == s.sparse_cycles - 1
-        m.d.comb += run.eq(flags["gathered"].bit_select(parity, 1) & ~flags["sparse_done"].bit_select(parity, 1))
+        m.d.comb += run.eq(flags["gathered"].bit_select(gather_slot, 1) & ~flags["sparse_done"].bit_select(parity, 1))
         with m.If(run):
             m.d.sync += cycle.eq(cycle + 1)
             with m.If(last_cycle):
-                m.d.sync += [cycle.eq(0), parity.eq(~parity), flags["gathered"].bit_select(parity, 1).eq(0)]
-        # the gather copies' writes (every copy the same): word `load_word` of the slot loading
-        source = Signal(words * w * b)
-        m.d.comb += source.eq(Mux(self._load_slot, vectors[1], vectors[0]))
+                m.d.sync += [cycle.eq(0), gather_slot.eq(gather_slot + 1),
+                             flags["gathered"].bit_select(gather_slot, 1).eq(0)]
 
         valid1, end1, parity1 = Signal(name="sparse_valid1"), Signal(name="sparse_end1"), Signal(name="sparse_parity1")
-        m.d.sync += [valid1.eq(run), end1.eq(last_cycle), parity1.eq(parity)]
+        gather_slot1 = Signal(range(GATHER_SLOTS), name="sparse_gather_slot1")
+        m.d.sync += [valid1.eq(run), end1.eq(last_cycle), parity1.eq(parity), gather_slot1.eq(gather_slot)]
         valid2, end2, parity2 = Signal(name="sparse_valid2"), Signal(name="sparse_end2"), Signal(name="sparse_parity2")
         m.d.sync += [valid2.eq(valid1), end2.eq(end1), parity2.eq(parity1)]
         valid3, end3, parity3 = Signal(name="sparse_valid3"), Signal(name="sparse_end3"), Signal(name="sparse_parity3")
@@ -303,12 +314,13 @@ class Layer(wiring.Component):
             for lane in range(lanes):
                 entry = read.data.lanes[lane]
                 # block RAM: its read port is the gather, whatever the index (no LUT multiplexer)
-                copy = memory.Memory(shape=w * b, depth=2 << word_bits, init=[], attrs={"ram_style": "block"})
+                copy = memory.Memory(shape=w * b, depth=GATHER_SLOTS << word_bits, init=[],
+                                     attrs={"ram_style": "block"})
                 m.submodules[f"gather{p}_{lane}"] = copy
                 write, gather = copy.write_port(), copy.read_port()
                 m.d.comb += [write.addr.eq(Cat(self._load_word[:word_bits], self._load_slot)),
-                             write.data.eq(source.word_select(self._load_word, w * b)), write.en.eq(self._loading),
-                             gather.addr.eq(Cat((entry.index >> shift)[:word_bits], parity1))]
+                             write.data.eq(self._load_data[:w * b]), write.en.eq(self._loading),
+                             gather.addr.eq(Cat((entry.index >> shift)[:word_bits], gather_slot1))]
                 held = Signal(lane_layout, name=f"pe{p}_lane{lane}_entry2")
                 m.d.sync += held.eq(entry)
                 offset = held.index & (w - 1) if w > 1 else Const(0)

@@ -33,7 +33,7 @@ Protocol: `i` takes one fan-in vector per beat (element j at bits [j b, (j+1) b)
 `o` gives the layer's output vector per beat (levels, or the last layer's signed scores). Input
 vectors are taken into two slots; the gather copies of a slot load W elements per cycle. A vector
 moves on to the next slot's work without a bubble, so in steady state one vector leaves every
-`initiation_interval` = max(dense cycles, sparse cycles, load cycles, slots + 1) cycles.
+`initiation_interval` = max(dense cycles, sparse cycles, load cycles, slots + 2) cycles.
 `latency`: cycles from accepting a vector into an empty unit to its output being valid.
 """
 
@@ -49,9 +49,10 @@ from .fold_schedule import Folding, Schedule
 
 __all__ = ["Layer", "check_foldable"]
 
-# Vector slots of the gather copies: four, so the loader copies vector v + 2 while the sparse side
-# still reads v (block RAM depth is free: a copy holds a few hundred bits of 18 kbit)
-GATHER_SLOTS = 4
+# Vectors the gather copies and the partial sums hold (by the vector's number mod SLOTS): four, so
+# the loader copies vector v + 2 while the sparse side still reads v, and a side starts v + 2 while
+# v is still being combined (block RAM depth is free: a copy holds a few hundred bits of 18 kbit)
+SLOTS = 4
 
 
 def check_foldable(layer: WeightLayer) -> None:
@@ -118,7 +119,9 @@ class Layer(wiring.Component):
     @property
     def initiation_interval(self) -> int:
         """Cycles between output vectors in steady state (module docstring)."""
-        return max(self.schedule.cycles, self.load_cycles, self.schedule.slots + 1)
+        # the combine: a cycle per slot, one to write the last, one while the vector leaves (the next
+        # combine writes the output register only after that)
+        return max(self.schedule.cycles, self.load_cycles, self.schedule.slots + 2)
 
     @property
     def latency(self) -> int:
@@ -138,8 +141,8 @@ class Layer(wiring.Component):
         # load_pending: ... one the loader has not copied into the gather copies yet;
         # gathered: the gather copies hold a vector the sparse side has not finished reading;
         # dense_done, sparse_done: a side wrote the slot's last partial sum; the combine clears them.
-        flags = {name: Signal(2, name=name) for name in ("dense_pending", "load_pending", "dense_done", "sparse_done")}
-        flags["gathered"] = Signal(GATHER_SLOTS, name="gathered")     # by the vector's number mod 4
+        flags = {name: Signal(2, name=name) for name in ("dense_pending", "load_pending")}
+        flags.update({name: Signal(SLOTS, name=name) for name in ("gathered", "dense_done", "sparse_done")})
         vectors = self._inputs(m, flags)
         dense_sums = self._dense_side(m, vectors, flags)
         sparse_sums = self._sparse_side(m, vectors, flags) if s.sparse_planes else None
@@ -154,7 +157,7 @@ class Layer(wiring.Component):
         vectors = [Signal(width, name=f"vector{q}") for q in range(2)]
         fill = Signal(name="fill_slot")             # the slot the next vector goes to
         self._loading = Signal(name="loading")
-        self._load_slot = Signal(range(GATHER_SLOTS), name="load_slot")  # the gather slot copied next
+        self._load_slot = Signal(range(SLOTS), name="load_slot")    # the vector copied next, mod SLOTS
         self._load_word = Signal(range(max(self.load_cycles, 1)), name="load_word")
         self._load_data = Signal(self.load_cycles * self.word_elements * self.in_bits, name="load_shift")
         sparse = bool(self.schedule.sparse_planes)
@@ -199,38 +202,41 @@ class Layer(wiring.Component):
         """Block by block, every PE in lockstep; returns each PE's `dense_sums` memory."""
         s, b, e = self.schedule, self.in_bits, self.schedule.elements
         planes = s.dense_planes
-        parity = Signal(name="dense_parity")
+        number = Signal(range(SLOTS), name="dense_vector")    # the vector's number mod SLOTS
+        parity = number[0]                                     # ... mod 2: its vector register
         block = Signal(range(s.blocks), name="dense_block")
         slot = Signal(self.slot_bits, name="dense_slot")
         address = Signal(range(s.slots * s.blocks), name="dense_address")
         run = Signal(name="dense_run")
-        m.d.comb += run.eq(flags["dense_pending"].bit_select(parity, 1) & ~flags["dense_done"].bit_select(parity, 1))
+        m.d.comb += run.eq(flags["dense_pending"].bit_select(parity, 1) & ~flags["dense_done"].bit_select(number, 1))
         last_block, last_slot = block == s.blocks - 1, slot == s.slots - 1
         with m.If(run):
             m.d.sync += [address.eq(address + 1), block.eq(block + 1)]
             with m.If(last_block):
                 m.d.sync += [block.eq(0), slot.eq(slot + 1)]
                 with m.If(last_slot):
-                    m.d.sync += [slot.eq(0), address.eq(0), parity.eq(~parity),
+                    m.d.sync += [slot.eq(0), address.eq(0), number.eq(number + 1),
                                  flags["dense_pending"].bit_select(parity, 1).eq(0)]
 
         # stage 1: the block of the input (every PE's), the control beside it
         padded = Signal(s.blocks * e * b)
         m.d.comb += padded.eq(Mux(parity, vectors[1], vectors[0]))
         data1 = Signal(e * b, name="dense_inputs1")
-        valid1, first1, last1, end1, parity1 = (Signal(name=f"dense_{n}1") for n in ("valid", "first", "last", "end", "parity"))
+        valid1, first1, last1, end1 = (Signal(name=f"dense_{n}1") for n in ("valid", "first", "last", "end"))
+        number1 = Signal(range(SLOTS), name="dense_vector1")
         slot1 = Signal(self.slot_bits, name="dense_slot1")
         m.d.sync += [data1.eq(padded.word_select(block, e * b)), valid1.eq(run), first1.eq(block == 0),
-                     last1.eq(last_block), end1.eq(last_block & last_slot), parity1.eq(parity), slot1.eq(slot)]
+                     last1.eq(last_block), end1.eq(last_block & last_slot), number1.eq(number), slot1.eq(slot)]
         full_lanes = s.layer.fan_in - (s.blocks - 1) * e     # lanes of the last block holding an input
 
         # stage 2: each PE's contribution; stage 3: its row sum, written at the row's last block
-        valid2, first2, last2, end2, parity2 = (Signal(name=f"dense_{n}2") for n in ("valid", "first", "last", "end", "parity"))
+        valid2, first2, last2, end2 = (Signal(name=f"dense_{n}2") for n in ("valid", "first", "last", "end"))
+        number2 = Signal(range(SLOTS), name="dense_vector2")
         slot2 = Signal(self.slot_bits, name="dense_slot2")
-        m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1), end2.eq(end1), parity2.eq(parity1),
+        m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1), end2.eq(end1), number2.eq(number1),
                      slot2.eq(slot1)]
         with m.If(valid2 & end2):
-            m.d.sync += flags["dense_done"].bit_select(parity2, 1).eq(1)
+            m.d.sync += flags["dense_done"].bit_select(number2, 1).eq(1)
         sums = []
         for p in range(s.folding.pe):
             init = [sum(1 << (d * e + lane) for d in range(len(planes)) for lane in range(e)
@@ -253,10 +259,10 @@ class Layer(wiring.Component):
             m.d.comb += following.eq(Mux(first2, 0, total) + contribution)
             with m.If(valid2):
                 m.d.sync += total.eq(following)
-            store = memory.Memory(shape=range(self.dense_max + 1), depth=2 << self.slot_bits, init=[])
+            store = memory.Memory(shape=range(self.dense_max + 1), depth=SLOTS << self.slot_bits, init=[])
             m.submodules[f"dense_sums{p}"] = store
             write = store.write_port()
-            m.d.comb += [write.addr.eq(Cat(slot2, parity2)), write.data.eq(following),
+            m.d.comb += [write.addr.eq(Cat(slot2, number2)), write.data.eq(following),
                          write.en.eq(valid2 & last2)]
             sums.append(store)
         return sums
@@ -275,27 +281,25 @@ class Layer(wiring.Component):
         shift = (w - 1).bit_length()           # W is a power of two: index = word * W + offset
         word_bits = max(1, (words - 1).bit_length())    # a slot's words, padded to a power of two
 
-        gather_slot = Signal(range(GATHER_SLOTS), name="sparse_gather_slot")
-        parity = gather_slot[0]                # the vector's number mod 2: its partial sums' slot
+        number = Signal(range(SLOTS), name="sparse_vector")   # the vector's number mod SLOTS
         cycle = Signal(range(s.sparse_cycles), name="sparse_cycle")
         run = Signal(name="sparse_run")
         last_cycle = cycle == s.sparse_cycles - 1
-        m.d.comb += run.eq(flags["gathered"].bit_select(gather_slot, 1) & ~flags["sparse_done"].bit_select(parity, 1))
+        m.d.comb += run.eq(flags["gathered"].bit_select(number, 1) & ~flags["sparse_done"].bit_select(number, 1))
         with m.If(run):
             m.d.sync += cycle.eq(cycle + 1)
             with m.If(last_cycle):
-                m.d.sync += [cycle.eq(0), gather_slot.eq(gather_slot + 1),
-                             flags["gathered"].bit_select(gather_slot, 1).eq(0)]
+                m.d.sync += [cycle.eq(0), number.eq(number + 1), flags["gathered"].bit_select(number, 1).eq(0)]
 
-        valid1, end1, parity1 = Signal(name="sparse_valid1"), Signal(name="sparse_end1"), Signal(name="sparse_parity1")
-        gather_slot1 = Signal(range(GATHER_SLOTS), name="sparse_gather_slot1")
-        m.d.sync += [valid1.eq(run), end1.eq(last_cycle), parity1.eq(parity), gather_slot1.eq(gather_slot)]
-        valid2, end2, parity2 = Signal(name="sparse_valid2"), Signal(name="sparse_end2"), Signal(name="sparse_parity2")
-        m.d.sync += [valid2.eq(valid1), end2.eq(end1), parity2.eq(parity1)]
-        valid3, end3, parity3 = Signal(name="sparse_valid3"), Signal(name="sparse_end3"), Signal(name="sparse_parity3")
-        m.d.sync += [valid3.eq(valid2), end3.eq(end2), parity3.eq(parity2)]
+        # the control beside each stage: valid, the vector's last cycle, the vector's number
+        (valid1, end1, number1), (valid2, end2, number2), (valid3, end3, number3) = (
+            (Signal(name=f"sparse_valid{n}"), Signal(name=f"sparse_end{n}"),
+             Signal(range(SLOTS), name=f"sparse_vector{n}")) for n in (1, 2, 3))
+        m.d.sync += [valid1.eq(run), end1.eq(last_cycle), number1.eq(number),
+                     valid2.eq(valid1), end2.eq(end1), number2.eq(number1),
+                     valid3.eq(valid2), end3.eq(end2), number3.eq(number2)]
         with m.If(valid3 & end3):
-            m.d.sync += flags["sparse_done"].bit_select(parity3, 1).eq(1)
+            m.d.sync += flags["sparse_done"].bit_select(number3, 1).eq(1)
         sums = []
         for p in range(s.folding.pe):
             init = [{"row_end": int(s.sparse_row_end[p, t]), "plane": int(s.sparse_plane[p, t]), "lanes": [
@@ -314,13 +318,13 @@ class Layer(wiring.Component):
             for lane in range(lanes):
                 entry = read.data.lanes[lane]
                 # block RAM: its read port is the gather, whatever the index (no LUT multiplexer)
-                copy = memory.Memory(shape=w * b, depth=GATHER_SLOTS << word_bits, init=[],
+                copy = memory.Memory(shape=w * b, depth=SLOTS << word_bits, init=[],
                                      attrs={"ram_style": "block"})
                 m.submodules[f"gather{p}_{lane}"] = copy
                 write, gather = copy.write_port(), copy.read_port()
                 m.d.comb += [write.addr.eq(Cat(self._load_word[:word_bits], self._load_slot)),
                              write.data.eq(self._load_data[:w * b]), write.en.eq(self._loading),
-                             gather.addr.eq(Cat((entry.index >> shift)[:word_bits], gather_slot1))]
+                             gather.addr.eq(Cat((entry.index >> shift)[:word_bits], number1))]
                 held = Signal(lane_layout, name=f"pe{p}_lane{lane}_entry2")
                 m.d.sync += held.eq(entry)
                 offset = held.index & (w - 1) if w > 1 else Const(0)
@@ -343,10 +347,10 @@ class Layer(wiring.Component):
             row = Signal(range(s.slots + 1), name=f"pe{p}_sparse_row")
             following = Signal(range(self.sparse_max + 1), name=f"pe{p}_sparse_next")
             m.d.comb += following.eq(Mux(fresh, 0, total) + contribution)
-            store = memory.Memory(shape=range(self.sparse_max + 1), depth=2 << self.slot_bits, init=[])
+            store = memory.Memory(shape=range(self.sparse_max + 1), depth=SLOTS << self.slot_bits, init=[])
             m.submodules[f"sparse_sums{p}"] = store
             write = store.write_port()
-            m.d.comb += [write.addr.eq(Cat(row[:self.slot_bits], parity3)), write.data.eq(following),
+            m.d.comb += [write.addr.eq(Cat(row[:self.slot_bits], number3)), write.data.eq(following),
                          write.en.eq(valid3 & row_end3)]
             with m.If(valid3):
                 m.d.sync += [total.eq(following), fresh.eq(row_end3), row.eq(row + row_end3)]
@@ -362,26 +366,28 @@ class Layer(wiring.Component):
         row's level (or score) into the output register; then the vector leaves."""
         s, layer = self.schedule, self.layer
         acc_max = self.dense_max + self.sparse_max
-        parity = Signal(name="combine_parity")
+        number = Signal(range(SLOTS), name="combine_vector")
         slot = Signal(self.slot_bits, name="combine_slot")
         active = Signal(name="combining")
-        valid1, end1, parity1 = Signal(name="combine_valid1"), Signal(name="combine_end1"), Signal(name="combine_parity1")
+        valid1, end1 = Signal(name="combine_valid1"), Signal(name="combine_end1")
+        number1 = Signal(range(SLOTS), name="combine_vector1")
         slot1 = Signal(self.slot_bits, name="combine_slot1")
-        done = flags["dense_done"] & (flags["sparse_done"] if sparse_sums is not None else Const(3, 2))
-        start = done.bit_select(parity, 1) & ~self.o.valid & ~active & ~valid1
+        done = flags["dense_done"] & (flags["sparse_done"] if sparse_sums is not None else Const((1 << SLOTS) - 1, SLOTS))
+        # the output register is free, or its vector leaves now (the first write comes 2 cycles later)
+        start = done.bit_select(number, 1) & (~self.o.valid | self.o.ready) & ~active & ~valid1
         with m.If(start):
             m.d.sync += active.eq(1)
         with m.If(active):
             m.d.sync += slot.eq(slot + 1)
             with m.If(slot == s.slots - 1):
-                m.d.sync += [slot.eq(0), active.eq(0), parity.eq(~parity)]
-        m.d.sync += [valid1.eq(active), end1.eq(slot == s.slots - 1), parity1.eq(parity), slot1.eq(slot)]
+                m.d.sync += [slot.eq(0), active.eq(0), number.eq(number + 1)]
+        m.d.sync += [valid1.eq(active), end1.eq(slot == s.slots - 1), number1.eq(number), slot1.eq(slot)]
 
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.If(valid1 & end1):
-            m.d.sync += [self.o.valid.eq(1), flags["dense_done"].bit_select(parity1, 1).eq(0),
-                         flags["sparse_done"].bit_select(parity1, 1).eq(0)]
+            m.d.sync += [self.o.valid.eq(1), flags["dense_done"].bit_select(number1, 1).eq(0),
+                         flags["sparse_done"].bit_select(number1, 1).eq(0)]
 
         if layer.is_last:
             constant_width = max(self.acc_width, max(abs(c) for c in self.row_constants).bit_length() + 1)
@@ -392,7 +398,7 @@ class Layer(wiring.Component):
             reads = []
             for store in [dense_sums[p]] + ([sparse_sums[p]] if sparse_sums is not None else []):
                 read = store.read_port()
-                m.d.comb += read.addr.eq(Cat(slot, parity))
+                m.d.comb += read.addr.eq(Cat(slot, number))
                 reads.append(read.data)
             total = Signal(range(acc_max + 1), name=f"pe{p}_total")
             m.d.comb += total.eq(sum(reads[1:], reads[0]))

@@ -88,6 +88,7 @@ CASES = [  # (out_channels, fan_in, mix, in_bits, pe, lanes, last)
     (4, 9, "1", 1, 3, 4, False),
     (5, 10, "3", 2, 2, 6, True),
     (3, 7, "empty-row", 1, 4, 5, False),
+    (6, 4, "1", 1, 2, 8, False),          # one block per row: the combine sets the interval
 ]
 
 
@@ -103,13 +104,13 @@ def test_the_folded_layer_equals_the_reference_under_idle_and_backpressure(out_c
     assert np.array_equal(received, scores if last else levels)
 
 
-@pytest.mark.parametrize("out_channels, fan_in, mix, in_bits, pe, lanes, last", CASES[:3])
+@pytest.mark.parametrize("out_channels, fan_in, mix, in_bits, pe, lanes, last", CASES)
 def test_back_to_back_vectors_leave_at_the_published_latency_and_interval(
         out_channels, fan_in, mix, in_bits, pe, lanes, last):
     rng = np.random.default_rng(fan_in)
     layer = foldable_layer(rng, out_channels, fan_in, mix, in_bits=in_bits, last=last)
     dut = Layer(layer, folding=Folding(pe=pe, lanes=lanes))
-    vectors = rng.integers(0, 1 << in_bits, size=(10, fan_in))
+    vectors = rng.integers(0, 1 << in_bits, size=(24, fan_in))
     scores, levels = reference(layer, vectors)
     received, cycles = stream(dut, vectors, seed=1, idle=0, backpressure=0)
     assert np.array_equal(received, scores if last else levels)

@@ -17,14 +17,16 @@ reserved the slot before the item entered the pipeline), so the queue can be sim
 - an output register in front of the sink (block-RAM-style synchronous read, as in
   `SyncFIFOBuffered`): `read = nonempty & (~r_rdy | r_en)`.
 
-So the sink's `r_en` reaches no flip-flop through more than two LUTs and a counter's carry chain.
+So the sink's `r_en` reaches no flip-flop through more than two LUTs (the count's carry chain
+adds registers only; `read` picks one of its two sums).
 
 Where the storage goes (`storage_style`): on the ECP5 it is LUT RAM (`ram_style = "distributed"`).
 Left to itself, yosys maps the 64 entries of a fully pipelined digits MLP's queue to a DP16KD block
 RAM, whose read data leaves without its output register: that path, from the block RAM to the
-clock-crossing register, was the critical one of every placement (7.7 ns, 121-130 MHz against
-the 208-211 MHz of the same design with LUT RAM). The iCE40 has no LUT RAM, and its block RAM's
-registered read met 158.8 MHz on the HX8K, so there the storage stays yosys's choice.
+clock-crossing register, was the critical one of every placement (7.7 ns, 121-130 MHz; in LUT
+RAM the same design reaches 205.8-218.8 MHz, README "Throughput"). The iCE40 has no LUT RAM,
+and the fully pipelined HX8K design with its storage in block RAM meets 150 MHz (171.4 MHz,
+README), so there the storage stays yosys's choice.
 
 Ports (as `SyncFIFOBuffered`'s): `w_en`, `w_data` (write; never refused), `r_rdy`, `r_en`,
 `r_data` (read: `r_data` is valid while `r_rdy`, taken when `r_en`), `level` (items held) and

@@ -185,17 +185,17 @@ class SynthesisReport:
 
 def synthesize(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
                pipeline: int = 0, popcount: str = "generic", say=print, progress: bool = True,
-               placement_seeds: int = 1, core_mhz: float | None = None) -> SynthesisReport:
+               placement_seeds: int = 1, core_mhz: float | None = None, fold=None) -> SynthesisReport:
     """Synthesize, place and route `network` on `board` in `build_dir` (replaced on success);
     popcounts built with the `popcount` strategy ("generic" or "mapped": `hw.popcount`); Fmax the
     median over `placement_seeds` placements. `core_mhz`: the core on a PLL-made clock of its own
     at that frequency (`hw.core_clock`), the UART bridge on the board clock; Fmax is then the
-    core clock's."""
+    core clock's. `fold` folds weight layers (`hw.network.Top`)."""
     from hbnn.model.config import check_count
 
     check_count("placement seeds", placement_seeds)
     return prepare(network, board, build_dir, bitstream=bitstream, pipeline=pipeline, popcount=popcount,
-                   say=say, core_mhz=core_mhz).run(progress=progress, placement_seeds=placement_seeds)
+                   say=say, core_mhz=core_mhz, fold=fold).run(progress=progress, placement_seeds=placement_seeds)
 
 
 @dataclass
@@ -329,7 +329,8 @@ def _with_seed_outputs(command: str, seed: int) -> str:
 
 
 def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream: bool = False,
-            pipeline: int = 0, popcount: str = "generic", say=print, core_mhz: float | None = None) -> PreparedBuild:
+            pipeline: int = 0, popcount: str = "generic", say=print, core_mhz: float | None = None,
+            fold=None) -> PreparedBuild:
     """Check the layout, the core clock and the tools, elaborate the bridged core and render its
     build files."""
     from hbnn.hw.buildable import check_buildable
@@ -339,13 +340,13 @@ def prepare(network: Network, board: Board, build_dir: str | Path, *, bitstream:
     core_clock_mhz = None if core_mhz is None else board.core_clock(core_mhz).output_mhz
     tools.prepare(board.family, say=say)
     start = time.perf_counter()
-    plan, info = _plan(network, board, pipeline=pipeline, popcount=popcount, core_mhz=core_mhz)
+    plan, info = _plan(network, board, pipeline=pipeline, popcount=popcount, core_mhz=core_mhz, fold=fold)
     return PreparedBuild(board, Path(build_dir), plan, info, bitstream, say,
                          {"elaborate": time.perf_counter() - start}, core_clock_mhz)
 
 
 def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "generic",
-          core_mhz: float | None = None):
+          core_mhz: float | None = None, fold=None):
     """amaranth-boards' build plan for the bridged core (see `plan_design`)."""
     from hbnn.hw import bridge, popcount_library
     from hbnn.hw import generate as hw_generate
@@ -355,7 +356,7 @@ def _plan(network: Network, board: Board, *, pipeline: int, popcount: str = "gen
 
     strategy = strategy_for(popcount, board.family)
     library = popcount_library.Library(strategy=strategy)
-    core = hw_network.Top(network, pipeline=pipeline, library=library)
+    core = hw_network.Top(network, pipeline=pipeline, library=library, fold=fold)
     info = hw_generate.describe(core, pipeline=pipeline, layout_hash=network.content_hash, popcount=strategy)
     stages = sum(len(layer["stages"]) for layer in info["layers"])
     # a fully pipelined core is fast enough that the bridge's handshakes must not cross the chip

@@ -151,6 +151,24 @@ def _pipeline(text: str):
         raise argparse.ArgumentTypeError(f"must be a non-negative integer or {FULL!r}, not {text!r}") from None
 
 
+def _fold(text: str):
+    """An argparse type: `hw.fold_schedule.parse_fold`."""
+    from hbnn.hw.fold_schedule import parse_fold
+    from hbnn.model.errors import ConfigError
+
+    try:
+        return parse_fold(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--fold: ")) from None
+
+
+def _add_fold_option(parser) -> None:
+    parser.add_argument("--fold", type=_fold, default=None, metavar="LAYER:PExLANES,...",
+                        help="fold weight layers onto PE processing elements of LANES weight-plane bits each "
+                             "(weights in block RAM; docs/folded.md), e.g. 1:4x32,2:4x32; LAYER counts weight "
+                             "layers from 0; the others stay unrolled (default: none)")
+
+
 def _add_pipeline_option(parser) -> None:
     parser.add_argument("--pipeline", type=_pipeline, default=0, metavar="N|full",
                         help="register levels inside every popcount tree or adder graph (raises Fmax and "
@@ -270,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("-o", "--output", default=None,
                           help="Verilog path (.v); default: build/verilog/<layout name>.v")
     _add_pipeline_option(generate)
+    _add_fold_option(generate)
     _add_popcount_options(generate, family=True)
 
     simulate = command("simulate", commands.simulate,
@@ -282,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulator_option(simulate)
     simulate.add_argument("--waves", action="store_true", help="write waveforms (FST/VCD) in the build folder")
     _add_pipeline_option(simulate)
+    _add_fold_option(simulate)
     simulate.add_argument("--seed", type=_natural, default=0,
                           help="seed of the random stalls (and of random inputs for a layout without a data set)")
     simulate.add_argument("--build", default=commands.BUILD, help="folder for the generated files and builds")
@@ -297,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--board", default=boards.DEFAULT_BOARD, help=f"target: {', '.join(boards.BOARDS)}")
     synth.add_argument("--bitstream", action="store_true", help="also pack the bitstream (icepack/ecppack)")
     _add_pipeline_option(synth)
+    _add_fold_option(synth)
     synth.add_argument("--build", default=commands.BUILD, help="folder for the build")
     synth.add_argument("--quiet", action="store_true", help="no progress messages")
     _add_popcount_options(synth, family=False)

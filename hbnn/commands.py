@@ -174,6 +174,7 @@ def generate(args) -> int:
 
     network = layout.load(args.layout)
     check_buildable(network)
+    _check_fold(network, args)
     strategy = popcount_strategy(args.popcount, args.family)
     output = output_file(args.output or Path(BUILD) / "verilog" / (Path(args.layout).stem + ".v"),
                          suffix=".v", what="Verilog")
@@ -181,7 +182,7 @@ def generate(args) -> int:
     from hbnn.hw.generate import estimate, generate
 
     _say(describe_estimate(estimate(network, strategy)))
-    result = generate(network, output, pipeline=args.pipeline, popcount=strategy, progress=True)
+    result = generate(network, output, pipeline=args.pipeline, popcount=strategy, progress=True, fold=args.fold)
     info = result.info
     print(f"wrote {result.verilog} and {result.description} in {result.seconds:.1f} s: "
           f"latency {info['latency_cycles']} cycles, one image every "
@@ -189,12 +190,27 @@ def generate(args) -> int:
     return 0
 
 
+def _check_fold(network, args) -> None:
+    """`--fold` against the layout and `--pipeline`, before any work: a `ConfigError` if wrong."""
+    if not args.fold:
+        return
+    from hbnn.hw.fold_schedule import Schedule, check_fold
+
+    try:
+        check_fold(network, args.fold, args.pipeline)
+        for position, folding in args.fold.items():
+            Schedule(network.weight_layers()[position], folding)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"--fold: {error}") from None
+
+
 def simulate(args) -> int:
     from hbnn import tools
     from hbnn.model import layout
 
-    layout.load(args.layout)
+    network = layout.load(args.layout)
     strategy = popcount_strategy(args.popcount, args.family)
+    _check_fold(network, args)
     writable_folder(args.build, what="build folder")
     tools.require(*tools.programs_for_simulator(args.sim))
 
@@ -202,7 +218,7 @@ def simulate(args) -> int:
 
     result = simulate_layout(args.layout, images=args.images, simulator=args.sim, waves=args.waves,
                              pipeline=args.pipeline, seed=args.seed, build_root=args.build,
-                             popcount=strategy, say=_say)
+                             popcount=strategy, say=_say, fold=args.fold)
     report = result.report
     accuracy = "" if result.accuracy is None else f", accuracy {100 * result.accuracy:.2f} %"
     print(f"{report.simulator}: {report.images} {result.source}, "
@@ -222,24 +238,27 @@ def simulate(args) -> int:
 def synth(args) -> int:
     from hbnn import boards, tools
     from hbnn.boards import tools as board_tools
+    from hbnn.hw.fold_schedule import fold_suffix
     from hbnn.hw.popcount_strategy import strategy_for
     from hbnn.model import layout
 
     board = boards.get(args.board)
     network = layout.load(args.layout)
+    _check_fold(network, args)
     strategy = strategy_for(args.popcount, board.family)
     if args.core_clock is not None:
         board.core_clock(args.core_clock)
     tools.require(*board_tools.programs(board.family))
     build_dir = writable_folder(Path(args.build) / "synth" / (f"{Path(args.layout).stem}-{board.name}"
-                                                              + ("" if strategy.name == "generic" else f"-{strategy.name}")),
+                                                              + ("" if strategy.name == "generic" else f"-{strategy.name}")
+                                                              + fold_suffix(args.fold)),
                                 what="build folder")
 
     from hbnn.boards.flow import synthesize
 
     report = synthesize(network, board, build_dir, bitstream=args.bitstream, pipeline=args.pipeline,
                         popcount=strategy.name, say=_reporter(args), progress=not args.quiet,
-                        placement_seeds=args.placement_seeds, core_mhz=args.core_clock)
+                        placement_seeds=args.placement_seeds, core_mhz=args.core_clock, fold=args.fold)
     print(report.summary(board.title))
     print(f"reports: {build_dir / 'report.json'}" + (f", bitstream: {build_dir / report.bitstream}"
                                                       if report.bitstream else ""))

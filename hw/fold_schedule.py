@@ -43,9 +43,12 @@ from functools import cached_property
 
 import numpy as np
 
-from hbnn.model.layout import WeightLayer
+from hbnn.model.layout import Network, WeightLayer
 
-__all__ = ["Folding", "Schedule", "choose_split"]
+from .pipeline_setting import FULL
+
+__all__ = ["Folding", "Schedule", "check_fold", "check_foldable", "choose_split", "describe_fold", "fold_suffix",
+           "parse_fold"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,65 @@ class Folding:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
+
+
+def parse_fold(text: str) -> dict[int, Folding]:
+    """`--fold`: comma-separated `LAYER:PExLANES` (LAYER a weight layer's position, 0 first), e.g.
+    `1:4x32,2:4x32`; a `ConfigError` naming the bad part."""
+    from hbnn.model.errors import ConfigError
+
+    fold = {}
+    for part in (piece.strip() for piece in text.split(",")):
+        layer, _, shape = part.partition(":")
+        pe, _, lanes = shape.partition("x")
+        if not (layer.isdigit() and pe.isdigit() and lanes.isdigit()):
+            raise ConfigError(f"--fold: {part!r} is not LAYER:PExLANES (e.g. 1:4x32)")
+        if int(layer) in fold:
+            raise ConfigError(f"--fold: weight layer {layer} is folded twice")
+        try:
+            fold[int(layer)] = Folding(pe=int(pe), lanes=int(lanes))
+        except ValueError as error:
+            raise ConfigError(f"--fold: {part!r}: {error}") from None
+    return fold
+
+
+def describe_fold(fold: dict[int, Folding]) -> str:
+    """The inverse of `parse_fold` (for names and reports)."""
+    return ",".join(f"{layer}:{f.pe}x{f.lanes}" for layer, f in sorted(fold.items()))
+
+
+def check_foldable(layer: WeightLayer) -> None:
+    """A `ValueError` naming what a folded unit cannot compute yet, if `layer` has it."""
+    if layer.input.kind != "residual":
+        raise ValueError("a folded layer needs residual (+-1 plane) inputs; a layer reading pixels stays "
+                         "unrolled")
+    ratios = layer.plane_weights
+    if not bool((ratios == ratios[0]).all()):
+        raise ValueError("a folded layer needs the same plane ratios R for every output (a per-tensor scale); "
+                         "this layer's differ between outputs")
+
+
+def check_fold(network: Network, fold, pipeline) -> dict:
+    """`fold` ({weight layer position: `fold_schedule.Folding`}, or None) checked against the
+    network and the pipeline setting; a `ValueError` names the first problem."""
+    if not fold:
+        return {}
+    count = len(network.weight_layers())
+    for position, folding in fold.items():
+        if not isinstance(position, int) or not 0 <= position < count:
+            raise ValueError(f"folding names weight layer {position!r}; the network has weight layers 0-{count - 1}")
+        if not isinstance(folding, Folding):
+            raise TypeError(f"weight layer {position}'s folding must be a fold_schedule.Folding, not {folding!r}")
+        check_foldable(network.weight_layers()[position])
+    if pipeline == FULL:
+        raise ValueError("folded layers cannot be fully pipelined yet (--pipeline full needs every stage to "
+                         "take a vector per cycle); fold with --pipeline 0")
+    return dict(fold)
+
+
+def fold_suffix(fold: dict[int, Folding] | None) -> str:
+    """What a build folder's name adds for a folding: `-fold1_4x32-2_4x32` (nothing without one)."""
+    return "-fold" + describe_fold(fold).replace(",", "-").replace(":", "_") if fold else ""
 
 
 def dense_planes(layer: WeightLayer) -> tuple[int, ...]:

@@ -37,7 +37,7 @@ moves on to the next slot's work without a bubble, so in steady state one vector
 `latency`: cycles from accepting a vector into an empty unit to its output being valid.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -45,9 +45,9 @@ from hbnn.model.layout import WeightLayer
 
 from .adders import balanced_sum, constant_product_terms
 from .dense import output_shape
-from .fold_schedule import Folding, Schedule
+from .fold_schedule import Folding, Schedule, check_foldable
 
-__all__ = ["Layer", "check_foldable"]
+__all__ = ["Layer"]
 
 # Vectors the gather copies and the partial sums hold (by the vector's number mod SLOTS): four, so
 # the loader copies vector v + 2 while the sparse side still reads v, and a side starts v + 2 while
@@ -55,15 +55,10 @@ __all__ = ["Layer", "check_foldable"]
 SLOTS = 4
 
 
-def check_foldable(layer: WeightLayer) -> None:
-    """A `ValueError` naming what a folded unit cannot compute yet, if `layer` has it."""
-    if layer.input.kind != "residual":
-        raise ValueError("a folded layer needs residual (+-1 plane) inputs; a layer reading pixels stays "
-                         "unrolled")
-    ratios = layer.plane_weights
-    if not bool((ratios == ratios[0]).all()):
-        raise ValueError("a folded layer needs the same plane ratios R for every output (a per-tensor scale); "
-                         "this layer's differ between outputs")
+def _exactly(value, bits: int):
+    """`value`'s low `bits` bits, zero-extended if it is narrower: a field of a memory address
+    (a 0-bit counter of a one-word slot must still take its place in the address)."""
+    return Cat(value, Const(0, bits))[:bits]
 
 
 def _unsigned_width(value: int) -> int:
@@ -72,9 +67,14 @@ def _unsigned_width(value: int) -> int:
 
 class Layer(wiring.Component):
     """`layer` folded by `folding` (module docstring). `elements` fixes the schedule's split
-    (`fold_schedule.Schedule`); by default it is chosen for the fewest cycles."""
+    (`fold_schedule.Schedule`); by default it is chosen for the fewest cycles.
 
-    def __init__(self, layer: WeightLayer, *, folding: Folding, elements: int | None = None):
+    `ports_of` (another weight layer) makes a stand-in for timing (`hw.timing`): the control of
+    `layer`'s folded unit, cycle for cycle, with the ports of `ports_of` (a skeleton's one-channel
+    layer) and no datapath; its output payload is 0."""
+
+    def __init__(self, layer: WeightLayer, *, folding: Folding, elements: int | None = None,
+                 ports_of: WeightLayer | None = None):
         if not isinstance(layer, WeightLayer):
             self._MustUse__silence = True          # refused: never meant to be elaborated
             raise TypeError(f"folded.Layer needs a model.layout.WeightLayer, not {type(layer).__name__}")
@@ -105,10 +105,16 @@ class Layer(wiring.Component):
         self.load_cycles = -(-layer.fan_in // self.word_elements) if schedule.sparse_planes else 0
         # the partial sums of a vector's slots, padded to a power of two: address = (parity, slot)
         self.slot_bits = max(1, (schedule.slots - 1).bit_length())
+        self.timing_only = ports_of is not None
+        ports = layer if ports_of is None else ports_of
         super().__init__({          # the ports of `dense.Layer`, so either builds a layer
-            "i": In(stream.Signature(layer.fan_in * self.in_bits)),
-            "o": Out(stream.Signature(output_shape(layer))),
+            "i": In(stream.Signature(ports.fan_in * ports.input.bits)),
+            "o": Out(stream.Signature(output_shape(ports))),
         })
+
+    def _datapath_pes(self) -> range:
+        """The PEs whose datapath is built: all, or none in a timing stand-in."""
+        return range(0 if self.timing_only else self.schedule.folding.pe)
 
     # -- timing --------------------------------------------------------------------------------------
 
@@ -153,7 +159,7 @@ class Layer(wiring.Component):
         """Two vector registers, and the loader: a shift register that takes each vector as it
         arrives and hands W elements per cycle to the gather copies once their slot is free (a
         word multiplexer over the two vector registers cost twice its LUTs)."""
-        width = self.layer.fan_in * self.in_bits
+        width = len(self.i.payload)
         vectors = [Signal(width, name=f"vector{q}") for q in range(2)]
         fill = Signal(name="fill_slot")             # the slot the next vector goes to
         self._loading = Signal(name="loading")
@@ -238,7 +244,7 @@ class Layer(wiring.Component):
         with m.If(valid2 & end2):
             m.d.sync += flags["dense_done"].bit_select(number2, 1).eq(1)
         sums = []
-        for p in range(s.folding.pe):
+        for p in self._datapath_pes():
             init = [sum(1 << (d * e + lane) for d in range(len(planes)) for lane in range(e)
                         if s.dense_signs[p, a, d, lane])
                     for a in range(s.slots * s.blocks)]
@@ -301,7 +307,7 @@ class Layer(wiring.Component):
         with m.If(valid3 & end3):
             m.d.sync += flags["sparse_done"].bit_select(number3, 1).eq(1)
         sums = []
-        for p in range(s.folding.pe):
+        for p in self._datapath_pes():
             init = [{"row_end": int(s.sparse_row_end[p, t]), "plane": int(s.sparse_plane[p, t]), "lanes": [
                 {"valid": int(s.sparse_valid[p, t, lane]), "sign": int(s.sparse_sign[p, t, lane]),
                  "index": int(s.sparse_index[p, t, lane])} for lane in range(lanes)]}
@@ -322,9 +328,9 @@ class Layer(wiring.Component):
                                      attrs={"ram_style": "block"})
                 m.submodules[f"gather{p}_{lane}"] = copy
                 write, gather = copy.write_port(), copy.read_port()
-                m.d.comb += [write.addr.eq(Cat(self._load_word[:word_bits], self._load_slot)),
+                m.d.comb += [write.addr.eq(Cat(_exactly(self._load_word, word_bits), self._load_slot)),
                              write.data.eq(self._load_data[:w * b]), write.en.eq(self._loading),
-                             gather.addr.eq(Cat((entry.index >> shift)[:word_bits], number1))]
+                             gather.addr.eq(Cat(_exactly(entry.index >> shift, word_bits), number1))]
                 held = Signal(lane_layout, name=f"pe{p}_lane{lane}_entry2")
                 m.d.sync += held.eq(entry)
                 offset = held.index & (w - 1) if w > 1 else Const(0)
@@ -350,7 +356,7 @@ class Layer(wiring.Component):
             store = memory.Memory(shape=range(self.sparse_max + 1), depth=SLOTS << self.slot_bits, init=[])
             m.submodules[f"sparse_sums{p}"] = store
             write = store.write_port()
-            m.d.comb += [write.addr.eq(Cat(row[:self.slot_bits], number3)), write.data.eq(following),
+            m.d.comb += [write.addr.eq(Cat(_exactly(row, self.slot_bits), number3)), write.data.eq(following),
                          write.en.eq(valid3 & row_end3)]
             with m.If(valid3):
                 m.d.sync += [total.eq(following), fresh.eq(row_end3), row.eq(row + row_end3)]
@@ -389,12 +395,16 @@ class Layer(wiring.Component):
             m.d.sync += [self.o.valid.eq(1), flags["dense_done"].bit_select(number1, 1).eq(0),
                          flags["sparse_done"].bit_select(number1, 1).eq(0)]
 
+        # the output register as plain bits, written a row at a time: a registered array view written
+        # element by element lost all elements but one in synth_ecp5 (docs/folded.md)
+        output = Signal(len(Value.cast(self.o.payload)), name="output")
+        m.d.comb += Value.cast(self.o.payload).eq(output)
         if layer.is_last:
             constant_width = max(self.acc_width, max(abs(c) for c in self.row_constants).bit_length() + 1)
         else:
             constant_width = _unsigned_width(acc_max + 1) + 1
             levels = layer.thresholds.shape[1]
-        for p in range(s.folding.pe):
+        for p in self._datapath_pes():
             reads = []
             for store in [dense_sums[p]] + ([sparse_sums[p]] if sparse_sums is not None else []):
                 read = store.read_port()
@@ -427,6 +437,4 @@ class Layer(wiring.Component):
             for index, row in enumerate(rows):
                 if row >= 0:
                     with m.If(valid1 & (slot1 == index)):
-                        target = self.o.payload[row] if layer.is_last else \
-                            self.o.payload.word_select(row, layer.output_code.bits)
-                        m.d.sync += target.eq(result)
+                        m.d.sync += output.word_select(row, len(result)).eq(result)

@@ -57,6 +57,7 @@ def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None 
             "stage_latency_cycles": [stage.latency for stage in stages],
             "stage_cycles_per_image": [getattr(stage, "cycles_per_image", 1) for stage in stages],
             "accumulator_width": None if isinstance(layer, MaxPool) else layer.accumulator_width(),
+            "folding": _folding(stages[-1]),
         })
     return {
         "top": TOP_NAME,
@@ -82,6 +83,17 @@ def describe(top: network_module.Top, *, pipeline: int, layout_hash: str | None 
         "layout_content_hash": layout_hash,
         "provenance": net.provenance,
     }
+
+
+def _folding(stage) -> dict | None:
+    """A folded weight layer's folding and schedule as plain data (None for an unrolled stage)."""
+    schedule = getattr(stage, "schedule", None)
+    if schedule is None:
+        return None
+    return {"pe": schedule.folding.pe, "lanes": schedule.folding.lanes, "inputs_per_cycle": schedule.elements,
+            "sparse_lanes": schedule.sparse_lanes, "dense_planes": list(schedule.dense_planes),
+            "sparse_planes": list(schedule.sparse_planes), "row_slots": schedule.slots,
+            "cycles_per_vector": stage.initiation_interval, "gather_word_inputs": stage.word_elements}
 
 
 def result_fields(layout) -> dict:
@@ -141,10 +153,11 @@ def estimate(net: Network, popcount: Strategy = GENERIC) -> Estimate:
 
 
 def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0,
-             popcount: Strategy = GENERIC, progress: bool = False) -> Generated:
+             popcount: Strategy = GENERIC, progress: bool = False, fold=None) -> Generated:
     """Write Verilog to `output` (.v) and its description beside it (.json); popcounts are built
-    with the `popcount` strategy (a mapped one instantiates the family's cells). With `progress`,
-    bars on a terminal follow the outputs elaborated and the popcount modules converted."""
+    with the `popcount` strategy (a mapped one instantiates the family's cells); `fold` folds weight
+    layers (`network.Top`). With `progress`, bars on a terminal follow the outputs elaborated and
+    the popcount modules converted."""
     from amaranth.back import verilog
     from tqdm.auto import tqdm
 
@@ -155,7 +168,7 @@ def generate(net: Network, output: str | os.PathLike, *, pipeline: int = 0,
     library = popcount_library.Library(strategy=popcount)
     show = None if progress else True            # tqdm: None shows a bar only on a terminal
     with tqdm(total=estimate(net, popcount).outputs, desc="elaborating", unit="output", leave=False, disable=show) as bar:
-        top = network_module.Top(net, pipeline=pipeline, library=library, progress=bar.update)
+        top = network_module.Top(net, pipeline=pipeline, library=library, progress=bar.update, fold=fold)
         info = describe(top, pipeline=pipeline, layout_hash=net.content_hash, popcount=popcount)
         text = verilog.convert(top, name=TOP_NAME, emit_src=False)
     with tqdm(total=len(library.entries), desc="popcount modules", unit="module", leave=False, disable=show) as bar:

@@ -25,17 +25,28 @@ from amaranth.lib.wiring import In, Out
 
 from hbnn.model.layout import MaxPool, Network
 
-from . import argmax, dense, elastic, flatten, mvu, pool, timing, window
+from . import argmax, dense, elastic, flatten, folded, mvu, pool, timing, window
 from .buildable import check_buildable
+from .fold_schedule import check_fold
 from .pipeline_setting import FULL, check_pipeline
 
 
 def layer_stages(network: Network, index: int, *, pipeline=0, library=None, progress=None,
-                 min_latency: int = 0) -> list:
+                 min_latency: int = 0, folding=None, folded_from=None) -> list:
     """The stream stages that implement layout layer `index`, in order (`progress`, if given, is
     called with 1 as each output of a weight layer is built; `min_latency` pads the weight layer's
-    stage to at least that many cycles, for a timing skeleton)."""
+    stage to at least that many cycles, for a timing skeleton). With a `folding`
+    (`fold_schedule.Folding`) the weight layer is a `folded.Layer`; with `folded_from` too (the
+    real layer a skeleton's layer stands for), a timing stand-in of that layer's folded unit."""
     layer = network.layers[index]
+
+    def weight_stage():
+        if folding is None:
+            return dense.Layer(layer, pipeline=pipeline, library=library, progress=progress, min_latency=min_latency)
+        if folded_from is not None:
+            return folded.Layer(folded_from, folding=folding, ports_of=layer)
+        return folded.Layer(layer, folding=folding)
+
     previous_shape = tuple(network.input_shape) if index == 0 else network.layers[index - 1].out_shape
     if isinstance(layer, MaxPool):
         code = next(l.output_code for l in reversed(network.layers[:index]) if not isinstance(l, MaxPool))
@@ -44,11 +55,10 @@ def layer_stages(network: Network, index: int, *, pipeline=0, library=None, prog
         return [window.Generator(in_shape=tuple(layer.in_shape), kernel=layer.kernel, stride=layer.stride,
                                  padding=layer.padding, level_bits=layer.input.bits,
                                  pad_level=layer.input.pad_level),
-                dense.Layer(layer, pipeline=pipeline, library=library, progress=progress, min_latency=min_latency)]
+                weight_stage()]
     if index > 0 and len(previous_shape) > 1:   # a feature map arrives one position per beat
-        return [flatten.Collector(in_shape=previous_shape, level_bits=layer.input.bits),
-                dense.Layer(layer, pipeline=pipeline, library=library, progress=progress, min_latency=min_latency)]
-    return [dense.Layer(layer, pipeline=pipeline, library=library, progress=progress, min_latency=min_latency)]
+        return [flatten.Collector(in_shape=previous_shape, level_bits=layer.input.bits), weight_stage()]
+    return [weight_stage()]
 
 
 class Chain(wiring.Component):
@@ -91,16 +101,21 @@ class Top(wiring.Component):
     input comes from a credit register, and an output FIFO absorbs the sink's backpressure. `min_latencies` (one
     per weight layer) pads weight-layer stages, so a timing skeleton keeps the real latencies."""
 
-    def __init__(self, network: Network, *, pipeline=0, library=None, progress=None, min_latencies=None):
+    def __init__(self, network: Network, *, pipeline=0, library=None, progress=None, min_latencies=None,
+                 fold=None, folded_from: Network | None = None):
         check_buildable(network)
         check_pipeline(pipeline)
         self.network = network
         self.pipeline = pipeline
         self.full = pipeline == FULL
+        self.fold = check_fold(network, fold, pipeline)
         weight_indices = [n for n, layer in enumerate(network.layers) if not isinstance(layer, MaxPool)]
         floors = dict(zip(weight_indices, min_latencies or [0] * len(weight_indices)))
+        foldings = {weight_indices[position]: folding for position, folding in self.fold.items()}
+        real = {} if folded_from is None else dict(zip(weight_indices, folded_from.weight_layers()))
         self.layer_stages = [layer_stages(network, index, pipeline=pipeline, library=library, progress=progress,
-                                          min_latency=floors.get(index, 0))
+                                          min_latency=floors.get(index, 0), folding=foldings.get(index),
+                                          folded_from=real.get(index) if index in foldings else None)
                              for index in range(len(network.layers))]
         self.layers = Chain([stage for stages in self.layer_stages for stage in stages])
         if self.full:     # the dense layers after the last stage that can stall never stall
@@ -118,7 +133,8 @@ class Top(wiring.Component):
     @cached_property
     def timing(self):
         """The exact `hw.timing.Timing` of this design, measured in simulation on its skeleton."""
-        return timing.timing(self.network, pipeline=self.pipeline, layer_latencies=self.layer_latencies)
+        return timing.timing(self.network, pipeline=self.pipeline, layer_latencies=self.layer_latencies,
+                             fold=self.fold)
 
     @property
     def layer_latencies(self) -> list[int]:

@@ -113,17 +113,19 @@ def measure(dut, *, beats_per_image: int, images: int = 8, max_cycles: int = 1_0
     return Timing(results[0] - accepted[beats_per_image - 1], int(steady[0]), beats_per_image)
 
 
-def timing(network: Network, *, pipeline=0, layer_latencies=None) -> Timing:
+def timing(network: Network, *, pipeline=0, layer_latencies=None, fold=None) -> Timing:
     """The exact latency and initiation interval of `network.Top(network, pipeline=pipeline)`,
     measured on its skeleton. With a fully pipelined design a weight layer's latency depends on its
     weights (the depth of its combining tree), so the real design's `layer_latencies` are passed
-    and the skeleton's weight layers are padded to them."""
+    and the skeleton's weight layers are padded to them. A folded layer (`fold`, as `network.Top`
+    takes it) is a stand-in in the skeleton: its real unit's control, cycle for cycle
+    (`folded.Layer(ports_of=...)`)."""
     from .network import Top
 
     frame = skeleton(network)
     # a deep stack can take more images than the default to settle: double until it does
     for images in (8, 16, 32, 64):
-        dut = Top(frame, pipeline=pipeline, min_latencies=layer_latencies)
+        dut = Top(frame, pipeline=pipeline, min_latencies=layer_latencies, fold=fold, folded_from=network)
         if layer_latencies is not None and dut.layer_latencies != list(layer_latencies):
             raise ValueError(f"the skeleton's weight layers take {dut.layer_latencies} cycles, "
                              f"more than the design's {list(layer_latencies)}")

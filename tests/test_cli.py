@@ -124,6 +124,13 @@ BAD_INPUTS = [
      "unknown allocation 'sideways'; choose one of: middle-out, middle-out-residual, top-down, bottom-up, "
      "random, middle-out-column, middle-out-group8"),
     (["compare", "--build", "{text}"], "build folder '{text}' is a file, not a folder"),
+    (["compare", "--fold", "5:2x8", "--build", "{build}"],
+     "--fold: folding names weight layer 5; digits/mlp has weight layers 0-1"),
+    (["compare", "--fold", "0:2x8", "--build", "{build}"],
+     "--fold: a folded layer needs residual (+-1 plane) inputs; a layer reading pixels stays unrolled"),
+    (["compare", "--fold", "1:2x8", "--pipeline", "full", "--build", "{build}"],
+     "--fold: folded layers cannot be fully pipelined yet (--pipeline full needs every stage to take a vector "
+     "per cycle); fold with --pipeline 0"),
     (["demo", "--sim", "questa", "--build", "{build}"], "unknown simulator 'questa'; choose one of: icarus, verilator"),
     (["experiment", "nothing"], "unknown experiment 'nothing'; choose one of: reconstruction, recipes, bitmix, methods, gradient, "
      "masks"),

@@ -197,3 +197,26 @@ def test_demo_is_compare_on_the_defaults():
 
     assert commands.DEMO["mixes"] == ("1", "1.2", "1.4", "2") and commands.DEMO["board"] == "ulx3s-85f"
     assert commands.DEMO["ratio_digits"] == 1 and commands.DEMO["popcount"] == "generic"
+
+
+def test_a_comparison_with_a_folded_layer(small_comparison, tmp_path):
+    """`fold`: the second layer folded onto 1 PE of 4 lanes, simulated bit-exact and built; the
+    design takes an image every time the folded layer finishes one, and its weights and gather
+    copies are block RAM the unrolled design (the small comparison's) does not have. (At this
+    width, 40 weights, the folded layer costs more LUT4 than the unrolled one: docs/folded.md.)"""
+    from hbnn.hw.fold_schedule import Folding
+    from hbnn.hw.folded import Layer
+    from hbnn.model.layout import load
+
+    _, root, _ = small_comparison
+    messages = []
+    result = compare(dataset="digits", net="mlp", mixes=("1.4:random",), board=boards.get("ulx3s-25f"), width=4,
+                     images=6, root=root, progress=False, say=messages.append, workers=2, energy=False,
+                     fold={1: Folding(pe=1, lanes=4)})
+    row, = result.rows
+    unrolled = small_comparison[0].rows[1]
+    assert row.layout == unrolled.layout and row.build.endswith("-fold1_1x4")
+    layer = load(row.layout).weight_layers()[1]
+    assert row.synthesis.initiation_interval == Layer(layer, folding=Folding(pe=1, lanes=4)).initiation_interval > 1
+    assert row.synthesis.cells.bram > unrolled.synthesis.cells.bram
+    assert any("bit-exact on 6 test images" in message for message in messages)

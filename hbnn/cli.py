@@ -163,10 +163,11 @@ def _fold(text: str):
 
 
 def _add_fold_option(parser) -> None:
-    parser.add_argument("--fold", type=_fold, default=None, metavar="LAYER:PExLANES,...",
+    parser.add_argument("--fold", type=_fold, default=None, metavar="LAYER:PExLANES,...|auto:CYCLES",
                         help="fold weight layers onto PE processing elements of LANES weight-plane bits each "
                              "(weights in block RAM; docs/folded.md), e.g. 1:4x32,2:4x32; LAYER counts weight "
-                             "layers from 0; the others stay unrolled (default: none)")
+                             "layers from 0; the others stay unrolled. auto:CYCLES folds every layer after the "
+                             "first, each the smallest that takes at most CYCLES cycles per image (default: none)")
 
 
 def _add_pipeline_option(parser) -> None:

@@ -77,8 +77,9 @@ def popcount_strategy(popcount: str, family: str | None):
     return Strategy(popcount, family)
 
 
-def describe_estimate(cost) -> str:
-    """What a generation will cost (`hw.generate.Estimate`), and which boards could hold it."""
+def describe_estimate(cost, folded: bool = False) -> str:
+    """What a generation will cost (`hw.generate.Estimate`), and which boards could hold it
+    (`folded`: the estimate counts the unrolled layers only)."""
     from hbnn import boards
 
     low, high = cost.lut4
@@ -94,8 +95,9 @@ def describe_estimate(cost) -> str:
     duration = f"{cost.seconds:.0f} s" if minutes < 1 else f"{minutes:.0f} min"
     duration = ("up to " if cost.upper_bound else "about ") + duration
     stop = " (Ctrl-C stops it and leaves no file)" if cost.seconds > 30 else ""
-    return (f"{cost.lanes:,} lanes (weight bits x input planes): generation takes {duration}{stop}; the "
-            f"design needs roughly {low:,}-{high:,} LUT4 after synthesis: {fit}")
+    what = "its unrolled layers need" if folded else "the design needs"
+    return (f"{cost.lanes:,} lanes (weight bits x input planes): generation takes {duration}{stop}; "
+            f"{what} roughly {low:,}-{high:,} LUT4 after synthesis: {fit}")
 
 
 def net_config(args):
@@ -181,7 +183,7 @@ def generate(args) -> int:
 
     from hbnn.hw.generate import estimate, generate
 
-    _say(describe_estimate(estimate(network, strategy)))
+    _say(describe_estimate(estimate(network, strategy, fold=args.fold), folded=bool(args.fold)))
     result = generate(network, output, pipeline=args.pipeline, popcount=strategy, progress=True, fold=args.fold)
     info = result.info
     print(f"wrote {result.verilog} and {result.description} in {result.seconds:.1f} s: "
@@ -191,12 +193,17 @@ def generate(args) -> int:
 
 
 def _check_fold(network, args) -> None:
-    """`--fold` against the layout and `--pipeline`, before any work: a `ConfigError` if wrong."""
+    """`--fold` against the layout and `--pipeline`, before any work: a `ConfigError` if wrong; an
+    `auto:CYCLES` target becomes the folding it picks (`fold_schedule.balanced_fold`)."""
     if not args.fold:
         return
-    from hbnn.hw.fold_schedule import Schedule, check_fold
+    from hbnn.hw.fold_schedule import Schedule, check_fold, describe_fold, resolve_fold
 
     try:
+        auto = not isinstance(args.fold, dict)
+        args.fold = resolve_fold(args.fold, network)
+        if auto:
+            _say(f"--fold {describe_fold(args.fold)} (the smallest folding of each layer within the target)")
         check_fold(network, args.fold, args.pipeline)
         for position, folding in args.fold.items():
             Schedule(network.weight_layers()[position], folding)

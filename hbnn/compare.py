@@ -213,6 +213,8 @@ def _check_fold_for_nets(configs, fold, pipeline) -> None:
 
     if not fold:
         return
+    if not isinstance(fold, dict):      # an auto:CYCLES target: resolved on each exported layout
+        fold = {}
     for config in configs:
         count = len(config.layers)
         for position in fold:
@@ -301,6 +303,7 @@ class PreparedMix:
     float_accuracy: float                # the median seed's net's own test accuracy in PyTorch
     generated: object                    # hw.generate.Generated: the generic, unpipelined Verilog
     pixels: np.ndarray                   # the test images simulated (integer pixel codes)
+    fold: dict | None = None             # its weight layers folded (`--fold`, an auto target resolved)
 
 
 def compare(*, board: Board, progress: bool = True, say=print, workers: int | None = None,
@@ -426,7 +429,7 @@ def _stop_at_first_failure(jobs: list) -> None:
 def _prepare(checked: Plan, index: int, trained: dict, *, say) -> PreparedMix:
     """Export every seed of design `index`, pick the median seed, generate its Verilog and check it
     bit-exact on the first test images in the simulator; `NotBitExact` on any mismatch."""
-    from hbnn.hw.fold_schedule import check_fold
+    from hbnn.hw.fold_schedule import check_fold, resolve_fold
     from hbnn.hw.generate import generate
     from hbnn.model import data
     from hbnn.model.export import pixel_codes
@@ -443,14 +446,15 @@ def _prepare(checked: Plan, index: int, trained: dict, *, say) -> PreparedMix:
     checkpoint_path, float_accuracy = trained[index, seed]
     layout_path, network, _ = exported[seed]
     generated = generate(network, root / "verilog" / (checkpoint_path.stem + ".v"))
+    fold = None
     if checked.fold:           # what only the exported layout can tell (plane ratios per layer)
         try:
-            check_fold(network, checked.fold, checked.pipeline)
+            fold = check_fold(network, resolve_fold(checked.fold, network), checked.pipeline)
         except ValueError as error:
             raise ConfigError(f"--fold: {point.label} bits: {error}") from None
     simulated = generated if not built else generate(
         network, root / "verilog" / f"{checkpoint_path.stem}{built}.v", popcount=checked.strategy,
-        pipeline=checked.pipeline, fold=checked.fold)
+        pipeline=checked.pipeline, fold=fold)
     pixels = pixel_codes(network, data.load(config.dataset).test_x[:checked.images])
     report = simulate(network, simulated.verilog, simulated.description, pixels, simulator=checked.simulator,
                       build_dir=root / "sim" / f"{checkpoint_path.stem}-{checked.simulator}{built}",
@@ -466,7 +470,7 @@ def _prepare(checked: Plan, index: int, trained: dict, *, say) -> PreparedMix:
         f"({checked.simulator})")
     width = point.width if point.width is not None else _default_width(config)
     return PreparedMix(point, width, network, layout_path, checkpoint_path, accuracies, seed, float_accuracy,
-                       generated, pixels)
+                       generated, pixels, fold)
 
 
 def _default_width(config) -> int:
@@ -482,7 +486,7 @@ def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: 
     builds = [prepare_build(one.network, board, root / "synth" / f"{one.checkpoint_path.stem}-{board.name}"
                                                                  f"{checked.build_suffix}",
                             popcount=checked.strategy.name, pipeline=checked.pipeline, core_mhz=checked.core_mhz,
-                            fold=checked.fold,
+                            fold=one.fold,
                             say=lambda message, head=_head(checked, index): say(f"{head}: {message}"))
               for index, one in enumerate(prepared)]
     # Longest first (the most weight bits is the largest design), so the last job to finish is a

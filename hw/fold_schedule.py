@@ -47,8 +47,8 @@ from hbnn.model.layout import Network, WeightLayer
 
 from .pipeline_setting import FULL
 
-__all__ = ["Folding", "Schedule", "check_fold", "check_foldable", "choose_split", "describe_fold", "fold_suffix",
-           "parse_fold"]
+__all__ = ["Balanced", "Folding", "Schedule", "balanced_fold", "check_fold", "check_foldable", "choose_split",
+           "describe_fold", "fold_suffix", "gather_word_inputs", "parse_fold", "resolve_fold", "unit_interval"]
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,23 @@ class Folding:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
 
 
-def parse_fold(text: str) -> dict[int, Folding]:
+@dataclass(frozen=True)
+class Balanced:
+    """`--fold auto:CYCLES`: fold every foldable weight layer after the first, each as small as
+    keeps it within `cycles` per image (`balanced_fold`)."""
+    cycles: int
+
+
+def parse_fold(text: str):
     """`--fold`: comma-separated `LAYER:PExLANES` (LAYER a weight layer's position, 0 first), e.g.
-    `1:4x32,2:4x32`; a `ConfigError` naming the bad part."""
+    `1:4x32,2:4x32`, or `auto:CYCLES` (a `Balanced` target); a `ConfigError` naming the bad part."""
     from hbnn.model.errors import ConfigError
 
+    if text.startswith("auto:"):
+        cycles = text.removeprefix("auto:")
+        if not cycles.isdigit() or int(cycles) < 1:
+            raise ConfigError(f"--fold: {text!r}: auto needs a positive number of cycles per image, like auto:5000")
+        return Balanced(int(cycles))
     fold = {}
     for part in (piece.strip() for piece in text.split(",")):
         layer, _, shape = part.partition(":")
@@ -84,9 +96,72 @@ def parse_fold(text: str) -> dict[int, Folding]:
     return fold
 
 
-def describe_fold(fold: dict[int, Folding]) -> str:
+def describe_fold(fold) -> str:
     """The inverse of `parse_fold` (for names and reports)."""
+    if isinstance(fold, Balanced):
+        return f"auto:{fold.cycles}"
     return ",".join(f"{layer}:{f.pe}x{f.lanes}" for layer, f in sorted(fold.items()))
+
+
+# the PE and lane counts `balanced_fold` tries (a lane count above a row's weight bits is no faster)
+BALANCED_PES = (1, 2, 4, 8, 16, 32, 64)
+BALANCED_LANES = (4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+def balanced_fold(network: Network, cycles: int) -> dict[int, Folding]:
+    """FINN's balance: every foldable weight layer after the first (the first reads pixels) gets the
+    folding with the fewest PE x lanes whose cycles per image (the unit's cycles per vector times
+    the layer's output positions) stay within `cycles`, so no folded layer is the bottleneck; ties
+    go to fewer PEs. A `ValueError` names a layer no folding tried brings within the target."""
+    fold = {}
+    for position, layer in enumerate(network.weight_layers()):
+        try:
+            check_foldable(layer)
+        except ValueError:
+            continue
+        positions = int(np.prod(layer.out_shape[1:])) if layer.kind != "dense" else 1
+        widest = int(layer.bits.sum(axis=1).max())
+        best, fastest = None, None
+        for pe in (p for p in BALANCED_PES if p <= layer.out_channels):
+            for lanes in sorted({lane for lane in BALANCED_LANES if lane < widest} | {widest}):
+                try:
+                    schedule = Schedule(layer, Folding(pe=pe, lanes=lanes))
+                except ValueError:
+                    continue
+                per_image = unit_interval(schedule) * positions
+                fastest = per_image if fastest is None else min(fastest, per_image)
+                if per_image <= cycles and (best is None or (pe * lanes, pe) < best[0]):
+                    best = ((pe * lanes, pe), Folding(pe=pe, lanes=lanes))
+        if best is None:
+            raise ValueError(f"weight layer {position} cannot be folded within {cycles} cycles per image (the "
+                             f"fastest folding tried takes {fastest}); raise the target")
+        fold[position] = best[1]
+    return fold
+
+
+def gather_word_inputs(schedule: Schedule) -> int:
+    """Inputs per word of the folded unit's gather copies: the fewest (a power of two) that load a
+    vector within the cycles the unit spends on it."""
+    w = 1
+    while -(-schedule.layer.fan_in // w) > schedule.cycles:
+        w *= 2
+    return w
+
+
+def unit_interval(schedule: Schedule) -> int:
+    """Cycles per vector of the folded unit that runs `schedule` (`folded.Layer`): the schedule's
+    cycles, the loading of its gather copies (if it has sparse planes), and its combine (a cycle per
+    row slot, one to write the last, one while the vector leaves: the next combine writes the output
+    register only after that)."""
+    words = -(-schedule.layer.fan_in // gather_word_inputs(schedule)) if schedule.sparse_planes else 0
+    return max(schedule.cycles, words, schedule.slots + 2)
+
+
+def resolve_fold(fold, network: Network) -> dict[int, Folding]:
+    """An explicit folding as it is, a `Balanced` target as `balanced_fold` makes it for `network`."""
+    if isinstance(fold, Balanced):
+        return balanced_fold(network, fold.cycles)
+    return fold or {}
 
 
 def check_foldable(layer: WeightLayer) -> None:

@@ -45,7 +45,7 @@ from hbnn.model.layout import WeightLayer
 
 from .adders import balanced_sum, constant_product_terms
 from .dense import output_shape
-from .fold_schedule import Folding, Schedule, check_foldable
+from .fold_schedule import Folding, Schedule, check_foldable, gather_word_inputs, unit_interval
 
 __all__ = ["Layer"]
 
@@ -98,10 +98,7 @@ class Layer(wiring.Component):
         self.sparse_max = sum(self.lane_weights[i, k] * int(members[i].max())
                               for i in schedule.sparse_planes for k in range(len(q)))
         self.acc_width = layer.accumulator_width()
-        # elements per gather word: the fewest that load a vector within the cycles it is used for
-        self.word_elements = 1
-        while -(-layer.fan_in // self.word_elements) > schedule.cycles:
-            self.word_elements *= 2
+        self.word_elements = gather_word_inputs(schedule)
         self.load_cycles = -(-layer.fan_in // self.word_elements) if schedule.sparse_planes else 0
         # the partial sums of a vector's slots, padded to a power of two: address = (parity, slot)
         self.slot_bits = max(1, (schedule.slots - 1).bit_length())
@@ -124,10 +121,8 @@ class Layer(wiring.Component):
 
     @property
     def initiation_interval(self) -> int:
-        """Cycles between output vectors in steady state (module docstring)."""
-        # the combine: a cycle per slot, one to write the last, one while the vector leaves (the next
-        # combine writes the output register only after that)
-        return max(self.schedule.cycles, self.load_cycles, self.schedule.slots + 2)
+        """Cycles between output vectors in steady state (`fold_schedule.unit_interval`)."""
+        return unit_interval(self.schedule)
 
     @property
     def latency(self) -> int:

@@ -140,10 +140,11 @@ CSE_SECONDS_PER_LANE = 1.4e-3
 CSE_LUT4_PER_LANE = (0.45, 1.0)
 
 
-def estimate(net: Network, popcount: Strategy = GENERIC) -> Estimate:
+def estimate(net: Network, popcount: Strategy = GENERIC, fold=None) -> Estimate:
     """The lanes, elaboration work, generation time (for cse an upper bound) and a LUT4 range of
-    `net`'s unrolled design."""
-    layers = net.weight_layers()
+    `net`'s unrolled layers (the weight layers `fold` does not fold: a folded layer's cost is its
+    folding's, `benchmarks/fold_area.py`)."""
+    layers = [layer for position, layer in enumerate(net.weight_layers()) if position not in (fold or {})]
     lanes = sum(int(layer.bits.sum()) * layer.input.bits for layer in layers)
     shared = popcount.name == "cse"
     seconds = 1.0 + lanes * (CSE_SECONDS_PER_LANE if shared else SECONDS_PER_LANE)

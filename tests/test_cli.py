@@ -82,6 +82,8 @@ BAD_INPUTS = [
     (["generate", "{layout}", "--fold", "1x4"], "argument --fold: '1x4' is not LAYER:PExLANES (e.g. 1:4x32)"),
     (["generate", "{layout}", "--fold", "0:0x4"], "argument --fold: '0:0x4': pe must be a positive integer, not 0"),
     (["generate", "{layout}", "--fold", "0:1x4,0:2x4"], "argument --fold: weight layer 0 is folded twice"),
+    (["generate", "{layout}", "--fold", "auto:0"],
+     "argument --fold: 'auto:0': auto needs a positive number of cycles per image, like auto:5000"),
     (["generate", "{layout}", "--fold", "1:2x8", "-o", "{build}/x.v"],
      "--fold: folding names weight layer 1; the network has weight layers 0-0"),
     (["simulate", "{layout}", "--fold", "0:2x8", "--build", "{build}"],

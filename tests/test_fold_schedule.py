@@ -124,3 +124,31 @@ def test_a_fold_is_parsed_and_described_back():
     fold = parse_fold("2:4x32, 1:8x16")
     assert fold == {2: Folding(pe=4, lanes=32), 1: Folding(pe=8, lanes=16)}
     assert describe_fold(fold) == "1:8x16,2:4x32"
+
+
+def test_a_balanced_fold_keeps_every_folded_layer_within_the_target_with_the_fewest_lanes():
+    from hbnn.hw.fold_schedule import (BALANCED_LANES, BALANCED_PES, Balanced, balanced_fold, parse_fold,
+                                       resolve_fold, unit_interval)
+    from hbnn.model.layout import Network, validate
+
+    rng = np.random.default_rng(8)
+    first = weight_layer(rng, 6, 10, "1")
+    first = WeightLayer(**{**first.__dict__, "input": InputCode("pixels", 2, (1, 2)),
+                           "thresholds": np.zeros((6, 1), np.int64), "output_code": RESIDUAL})
+    second = weight_layer(rng, 8, 6, "middle-out")
+    net = validate(Network((10,), 2, 8, (first, second)))
+    assert parse_fold("auto:40") == Balanced(40)
+    fold = resolve_fold(Balanced(40), net)
+    assert list(fold) == [1]                                  # the first layer reads pixels
+    chosen = fold[1]
+    assert unit_interval(Schedule(second, chosen)) <= 40
+    widest = int(second.bits.sum(axis=1).max())
+    tried = [(pe, lanes) for pe in BALANCED_PES if pe <= 8 for lanes in {*BALANCED_LANES, widest} if lanes <= widest]
+    for pe, lanes in tried:                                  # nothing smaller of those tried meets the target
+        if (pe * lanes, pe) < (chosen.pe * chosen.lanes, chosen.pe):
+            try:
+                assert unit_interval(Schedule(second, Folding(pe=pe, lanes=lanes))) > 40, (pe, lanes)
+            except ValueError:
+                pass                                         # too few lanes for the planes
+    with pytest.raises(ValueError, match="^weight layer 1 cannot be folded within 1 cycles per image"):
+        balanced_fold(net, 1)

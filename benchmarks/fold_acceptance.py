@@ -18,7 +18,7 @@ from pathlib import Path
 from fold_cycles import layout_for
 
 from hbnn.boards import get
-from hbnn.boards.flow import synthesize
+from hbnn.boards.flow import DesignTooBig, synthesize
 from hbnn.hw.fold_schedule import fold_suffix, parse_fold
 from hbnn.model.layout import save
 from hbnn.sim.runner import simulate_layout
@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--sim", default="verilator")
     parser.add_argument("--images", default="all", help="test images to simulate, or all")
     parser.add_argument("--build", default="build")
+    parser.add_argument("--no-simulation", action="store_true",
+                        help="place and route only (the Verilog does not depend on the board)")
     args = parser.parse_args()
     fold, board, root = parse_fold(args.fold), get(args.board), Path(args.build)
     images = 1_000_000 if args.images == "all" else int(args.images)
@@ -40,12 +42,17 @@ def main() -> None:
     for mix in (m.strip() for m in args.mixes.split(",") if m.strip()):
         network = layout_for("mnist1d", "cnn1d", mix, 64, 0, root)
         path = save(network, root / "layouts" / f"mnist1d-cnn1d-w{mix}-fold-s0.npz")
-        start = time.perf_counter()
-        simulated = simulate_layout(path, images=min(images, 1000), simulator=args.sim, seed=1, build_root=root,
-                                    say=say, fold=fold)
-        say(f"{mix} bits: simulated in {time.perf_counter() - start:.0f} s")
-        report = synthesize(network, board, root / "synth" / f"{path.stem}-{board.name}{fold_suffix(fold)}",
-                            fold=fold, say=say, progress=False)
+        simulated = None
+        if not args.no_simulation:
+            start = time.perf_counter()
+            simulated = simulate_layout(path, images=min(images, 1000), simulator=args.sim, seed=1, build_root=root,
+                                        say=say, fold=fold)
+            say(f"{mix} bits: simulated in {time.perf_counter() - start:.0f} s")
+        try:
+            report = synthesize(network, board, root / "synth" / f"{path.stem}-{board.name}{fold_suffix(fold)}",
+                                fold=fold, say=say, progress=False)
+        except DesignTooBig as error:
+            report = error
         rows.append((mix, simulated, report))
         say(f"{mix} bits: placed and routed")
     print(f"MNIST-1D CNN, width 64, seed 0, folding {args.fold}, {board.title}\n")
@@ -53,11 +60,14 @@ def main() -> None:
           "cycles per image | images/s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for mix, simulated, report in rows:
-        sim = simulated.report
-        print(f"| {mix} | {sim.images} | {len(sim.mismatches)} | {100 * simulated.accuracy:.2f} % | "
-              f"{report.cells.lut4_equivalent:,} | {report.placement.logic.used:,} | {report.cells.flip_flops:,} | "
-              f"{report.cells.bram} | {report.fmax_mhz:.1f} | {report.initiation_interval:,} | "
-              f"{report.images_per_second:,.0f} |")
+        checked = ("-", "-", "-") if simulated is None else (
+            simulated.report.images, len(simulated.report.mismatches), f"{100 * simulated.accuracy:.2f} %")
+        if isinstance(report, DesignTooBig):
+            print(f"| {mix} | " + " | ".join(map(str, checked)) + f" | does not fit: {report} |")
+            continue
+        print(f"| {mix} | " + " | ".join(map(str, checked)) + f" | {report.cells.lut4_equivalent:,} | "
+              f"{report.placement.logic.used:,} | {report.cells.flip_flops:,} | {report.cells.bram} | "
+              f"{report.fmax_mhz:.1f} | {report.initiation_interval:,} | {report.images_per_second:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ Its two sides run side by side and meet per row:
 - **dense side** (every PE in lockstep): block b of the input vector (E elements) against each
   PE's dense weight word for (row slot, block) from its `dense_weights` memory;
 - **sparse side** (one schedule per PE, one shared cycle counter): each PE's `sparse_weights` word
-  holds `sparse_lanes` entries (valid, sparse plane, sign, input index) and a row-end flag; lane l
-  reads input element `index` from its own copy of the input vector (`gather` memory, words of
-  `word_elements` elements), so every lane gathers any element in one read;
+  holds `sparse_lanes` entries (valid, sign, input index), the cycle's sparse plane and a row-end
+  flag; lane l reads input element `index` from its own copy of the input vector (`gather` memory
+  in block RAM, words of `word_elements` elements), so every lane gathers any element in one read;
 - **combine**: once both sides are done with a vector, each PE adds a row's two partial sums, slot
-  by slot, compares them with the row's thresholds (`thresholds` memory) or adds the row's constant
+  by slot, compares them with the row's thresholds (`constants` memory) or adds the row's constant
   (the last layer's scores), and writes the result into the output register.
 
 Arithmetic (residual inputs, n activation planes with weights Q_k; plane ratios R_i equal for every
@@ -25,15 +25,16 @@ the weight's sign bit (that product is +1):
 (level = number of m with acc >= T_{o,m} - C_o) or added to the score.
 
 Memories (`amaranth.lib.memory`, mapped by yosys): per PE `dense_weights` (D E bits x slots
-blocks), `sparse_weights`, one `gather` copy per sparse lane (2 vector slots x ceil(K / W) words of
-W elements: a second vector loads while the first is in use), `dense_sums` and `sparse_sums` (a
-row's partial sums, two vectors deep), `constants` (thresholds or score constants per slot).
+blocks), `sparse_weights`, one `gather` copy per sparse lane (`SLOTS` vectors x ceil(K / W) words
+of W elements: the next vectors load while one is in use), `dense_sums` and `sparse_sums` (a row's
+partial sums, `SLOTS` vectors deep), `constants` (thresholds or score constants per slot).
 
 Protocol: `i` takes one fan-in vector per beat (element j at bits [j b, (j+1) b), as `dense.Layer`);
-`o` gives the layer's output vector per beat (levels, or the last layer's signed scores). Input
-vectors are taken into two slots; the gather copies of a slot load W elements per cycle. A vector
-moves on to the next slot's work without a bubble, so in steady state one vector leaves every
-`initiation_interval` = max(dense cycles, sparse cycles, load cycles, slots + 2) cycles.
+`o` gives the layer's output vector per beat (levels packed as `dense.Layer`'s, or the last layer's
+signed scores). Input vectors are taken into two registers; a shift-register loader copies each
+into the gather copies, W elements per cycle. Each side moves on to the next vector without a
+bubble, so in steady state one vector leaves every `initiation_interval` = max(dense cycles, sparse
+cycles, load cycles, slots + 2) cycles (`fold_schedule.unit_interval`).
 `latency`: cycles from accepting a vector into an empty unit to its output being valid.
 """
 

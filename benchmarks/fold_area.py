@@ -6,7 +6,8 @@ or reused as `benchmarks/fold_cycles.py` does), folds weight layer `--layer` (a 
 as the dense layer of one window: the unit is the same) and synthesizes the unit alone with the
 board's yosys flow (`boards.unit_cells`, synth's abc9 LUT mapping, the board's platform so the
 memories map as in a build). Prints one Markdown table: LUT4 (LUT4 cells + 2 per CCU2C carry
-cell), FF, block RAMs, cycles per input vector, and LUT4 x cycles (area-time per vector). Takes
+cell; the LUT RAM of the small partial-sum memories is not in it, as no place and route runs),
+FF, block RAMs, cycles per input vector, and LUT4 x cycles (area-time per vector). Takes
 about 10-30 s per design on the 2-core machine.
 """
 

@@ -27,8 +27,9 @@ from . import pareto
 
 COLUMNS = ("weights", "allocation", "width", "average_bits", "accuracy_percent", "accuracy_std_percent",
            "seeds", "seed_accuracies_percent", "hardware_seed", "hardware_accuracy_percent",
-           "pytorch_accuracy_percent", "lut4", "carry", "flip_flops", "logic_placed", "fmax_mhz", "latency_cycles",
-           "latency_ns", "images_per_second", "lut4_ns", "energy_nj_per_image", "pareto_lut4", "pareto_energy",
+           "pytorch_accuracy_percent", "lut4", "carry", "flip_flops", "logic_placed", "block_ram", "fmax_mhz",
+           "latency_cycles", "cycles_per_image", "latency_ns", "images_per_second", "lut4_ns", "energy_nj_per_image",
+           "pareto_lut4", "pareto_energy",
            "simulated_images", "does_not_fit")
 
 
@@ -69,14 +70,15 @@ def table_rows(rows) -> list[dict]:
     return table
 
 
-HARDWARE_COLUMNS = ("carry", "flip_flops", "logic_placed", "fmax_mhz", "latency_cycles", "latency_ns",
-                    "images_per_second", "lut4_ns")
+HARDWARE_COLUMNS = ("carry", "flip_flops", "logic_placed", "block_ram", "fmax_mhz", "latency_cycles",
+                    "cycles_per_image", "latency_ns", "images_per_second", "lut4_ns")
 
 
 def _hardware_columns(synthesis) -> dict:
     return {"carry": synthesis.cells.carry, "flip_flops": synthesis.cells.flip_flops,
-            "logic_placed": synthesis.placement.logic.used, "fmax_mhz": round(synthesis.fmax_mhz, 2),
-            "latency_cycles": synthesis.latency_cycles, "latency_ns": round(synthesis.latency_ns, 1),
+            "logic_placed": synthesis.placement.logic.used, "block_ram": synthesis.cells.bram,
+            "fmax_mhz": round(synthesis.fmax_mhz, 2), "latency_cycles": synthesis.latency_cycles,
+            "cycles_per_image": synthesis.initiation_interval, "latency_ns": round(synthesis.latency_ns, 1),
             "images_per_second": round(synthesis.images_per_second), "lut4_ns": round(synthesis.lut4_ns)}
 
 

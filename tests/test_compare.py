@@ -219,4 +219,8 @@ def test_a_comparison_with_a_folded_layer(small_comparison, tmp_path):
     layer = load(row.layout).weight_layers()[1]
     assert row.synthesis.initiation_interval == Layer(layer, folding=Folding(pe=1, lanes=4)).initiation_interval > 1
     assert row.synthesis.cells.bram > unrolled.synthesis.cells.bram
+    from hbnn.compare_output import table_rows
+    flat, = table_rows(result.rows)                     # the CSV and JSON columns report both
+    assert (flat["block_ram"], flat["cycles_per_image"]) == (row.synthesis.cells.bram,
+                                                             row.synthesis.initiation_interval)
     assert any("bit-exact on 6 test images" in message for message in messages)

@@ -209,6 +209,7 @@ def _check_fold_for_nets(configs, fold, pipeline) -> None:
     """What can be checked of `fold` before any net exists: the positions against each net's weight
     layers, the first layer (it reads pixels) and the pipeline setting. The rest (one set of plane
     ratios per layer) is checked on the exported layouts."""
+    from hbnn.hw.fold_schedule import FULL_PIPELINE_REFUSED, PIXELS_REFUSED
     from hbnn.hw.pipeline_setting import FULL
 
     if not fold:
@@ -221,12 +222,10 @@ def _check_fold_for_nets(configs, fold, pipeline) -> None:
             if not 0 <= position < count:
                 raise ConfigError(f"--fold: folding names weight layer {position}; {config.dataset}/{config.net} "
                                   f"has weight layers 0-{count - 1}")
-    if 0 in fold:
-        raise ConfigError("--fold: a folded layer needs residual (+-1 plane) inputs; a layer reading pixels "
-                          "stays unrolled")
+    if 0 in fold:                       # every bundled net's first layer reads pixels
+        raise ConfigError(f"--fold: {PIXELS_REFUSED}")
     if pipeline == FULL:
-        raise ConfigError("--fold: folded layers cannot be fully pipelined yet (--pipeline full needs every stage "
-                          "to take a vector per cycle); fold with --pipeline 0")
+        raise ConfigError(f"--fold: {FULL_PIPELINE_REFUSED}")
 
 
 def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXES, board: Board,

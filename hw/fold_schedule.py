@@ -164,11 +164,16 @@ def resolve_fold(fold, network: Network) -> dict[int, Folding]:
     return fold or {}
 
 
+# why a folding is refused, worded once (the command line's comparison checks them before training)
+PIXELS_REFUSED = "a folded layer needs residual (+-1 plane) inputs; a layer reading pixels stays unrolled"
+FULL_PIPELINE_REFUSED = ("folded layers cannot be fully pipelined yet (--pipeline full needs every stage to take "
+                         "a vector per cycle); fold with --pipeline 0")
+
+
 def check_foldable(layer: WeightLayer) -> None:
     """A `ValueError` naming what a folded unit cannot compute yet, if `layer` has it."""
     if layer.input.kind != "residual":
-        raise ValueError("a folded layer needs residual (+-1 plane) inputs; a layer reading pixels stays "
-                         "unrolled")
+        raise ValueError(PIXELS_REFUSED)
     ratios = layer.plane_weights
     if not bool((ratios == ratios[0]).all()):
         raise ValueError("a folded layer needs the same plane ratios R for every output (a per-tensor scale); "
@@ -188,8 +193,7 @@ def check_fold(network: Network, fold, pipeline) -> dict:
             raise TypeError(f"weight layer {position}'s folding must be a fold_schedule.Folding, not {folding!r}")
         check_foldable(network.weight_layers()[position])
     if pipeline == FULL:
-        raise ValueError("folded layers cannot be fully pipelined yet (--pipeline full needs every stage to "
-                         "take a vector per cycle); fold with --pipeline 0")
+        raise ValueError(FULL_PIPELINE_REFUSED)
     return dict(fold)
 
 

@@ -108,8 +108,7 @@ def digits_rows(board_name: str, root: Path, mixes=("1", "1.4", "2"),
     rows = []
     for strategy in strategies:
         result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), seeds=1, board=BOARDS[board_name],
-                         ratio_digits=1, images=20, root=root, energy=False, popcount=strategy, progress=False,
-                         say=lambda message: print(message, file=sys.stderr, flush=True))
+                         ratio_digits=1, images=20, root=root, energy=False, popcount=strategy, say=lambda message: print(message, file=sys.stderr, flush=True))
         for row in result.rows:
             if not row.fits:
                 raise SystemExit(f"{row.label} bits: {row.does_not_fit}")

@@ -168,7 +168,6 @@ def digits_rows(board_name: str, mixes, root: Path, *, pipeline: int = 0) -> lis
     for strategy in ("generic", "mapped"):
         result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), seeds=1, board=board, ratio_digits=1,
                          images=20, root=root, energy=False, popcount=strategy, pipeline=pipeline,
-                         progress=False,
                          say=lambda message: print(message, file=sys.stderr, flush=True))
         for row in result.rows:
             if not row.fits:

@@ -29,8 +29,7 @@ def rows(board_name: str, root: Path, mixes, pipelines, placement_seeds: int, wi
     for pipeline in pipelines:
         result = compare(dataset="digits", net="mlp", mixes=tuple(mixes), seeds=1, board=BOARDS[board_name],
                          ratio_digits=1, width=width, images=20, root=root, energy=False, pipeline=pipeline,
-                         placement_seeds=placement_seeds, progress=False,
-                         core_mhz=core_mhz if pipeline == "full" else None,
+                         placement_seeds=placement_seeds, core_mhz=core_mhz if pipeline == "full" else None,
                          say=lambda message: print(message, file=sys.stderr, flush=True))
         for row in result.rows:
             if not row.fits:

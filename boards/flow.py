@@ -171,6 +171,21 @@ class SynthesisReport:
                                                                **self.fmax_by_seed}.items())
         return f" (median of {len(self.fmax_by_seed) + 1} placement seeds: {each})"
 
+    @classmethod
+    def from_json(cls, data: dict) -> SynthesisReport:
+        """The report `to_json` wrote (what a sweep's result store keeps)."""
+        def cells(counts: dict) -> reports.CellCounts:
+            return reports.CellCounts(**{k: v for k, v in counts.items() if k != "lut4_equivalent"})
+
+        placed = dict(data["placement"])
+        for name in ("logic", "flip_flops", "bram", "dsp", "io"):
+            placed[name] = reports.Usage(**placed[name])
+        placed["other_clocks"] = {name: reports.ClockTiming(**clock) for name, clock in placed["other_clocks"].items()}
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**{**fields, "cells": cells(data["cells"]), "placement": reports.Placement(**placed),
+                      "layers": [LayerCells(layer["index"], layer["kind"], cells(layer["cells"]))
+                                 for layer in data["layers"]]})
+
     def to_json(self) -> dict:
         data = asdict(self)
         data["fmax_mhz"] = self.fmax_mhz

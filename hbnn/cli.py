@@ -82,6 +82,14 @@ def _positive_list(text: str) -> tuple[int, ...]:
 # -- options shared by several subcommands -----------------------------------------------------
 
 
+def _text_list(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated values (at least one)."""
+    values = tuple(value.strip() for value in text.split(",") if value.strip())
+    if not values:
+        raise argparse.ArgumentTypeError(f"must name at least one value, not {text!r}")
+    return values
+
+
 def _add_net_options(parser) -> None:
     from hbnn.model.bitmix import NAMED_MIXES
     from hbnn.model.config import ALLOCATIONS, GRADIENTS, METHODS, NETS, SCALES
@@ -353,6 +361,46 @@ def build_parser() -> argparse.ArgumentParser:
     _add_placement_seeds_option(compare)
     _add_core_clock_option(compare)
 
+    sweep = command("sweep", commands.sweep, "a grid of designs and hardware settings, cached and resumable",
+                    "Run a design-space sweep: every design (mix x allocation x method x width, trained "
+                    "with each seed) at every hardware setting (board x pipeline x popcount x fold), as "
+                    "train, check (bit-exact simulation) and build (synthesis, place and route, energy) "
+                    "steps on a local process pool or a Dask cluster. Each step's result is stored under "
+                    "the hash of its inputs: a rerun runs only what is missing, a killed sweep resumes. "
+                    "Writes sweep.csv, sweep.json and sweep.png (Pareto fronts) to BUILD/sweep/NAME/. "
+                    "Options given here override the file's values (docs/sweeps.md).")
+    sweep.add_argument("file", nargs="?", default=None, help="sweep description (TOML); default: the options alone")
+    sweep.add_argument("--dataset", default=None, help="bundled data set (digits, mnist1d)")
+    sweep.add_argument("--net", default=None, help="network of the data set")
+    sweep.add_argument("--mixes", type=_text_list, default=None, metavar="M[,M...]",
+                       help="weight bit mixes as in hbnn compare (1.4, 1.4:random, 1@96)")
+    sweep.add_argument("--allocations", type=_text_list, default=None, metavar="A[,A...]",
+                       help="allocations for the heterogeneous mixes that name none (default: middle-out)")
+    sweep.add_argument("--methods", type=_text_list, default=None, metavar="M[,M...]",
+                       help="training methods (default: bc)")
+    sweep.add_argument("--widths", type=_positive_list, default=None, metavar="W[,W...]",
+                       help="hidden widths / base channels (default: the net's)")
+    sweep.add_argument("--seeds", type=_positive, default=None, help="training seeds per design (default: 3)")
+    sweep.add_argument("--seed", type=_natural, default=None, help="the first training seed (default: 0)")
+    sweep.add_argument("--boards", type=_text_list, default=None, metavar="B[,B...]",
+                       help=f"target boards: {', '.join(boards.BOARDS)} (default: {boards.DEFAULT_BOARD})")
+    sweep.add_argument("--pipelines", type=_text_list, default=None, metavar="P[,P...]",
+                       help="pipeline settings: register levels or full (default: 0)")
+    sweep.add_argument("--popcounts", type=_text_list, default=None, metavar="S[,S...]",
+                       help="popcount strategies (default: generic)")
+    sweep.add_argument("--images", type=_images, default=None,
+                       help="test images proven bit-exact per design, or all (default: 20)")
+    sweep.add_argument("--no-energy", action="store_true", help="skip the energy estimate")
+    sweep.add_argument("--workers", type=_positive, default=None,
+                       help="local worker processes (default: one per core, at most one per 2 GB of free memory)")
+    sweep.add_argument("--cluster", default=None, metavar="ADDRESS",
+                       help="run the steps on the Dask scheduler at ADDRESS (e.g. tcp://10.0.0.5:8786) "
+                            "instead of the local pool")
+    sweep.add_argument("--store", default=None,
+                       help="result store (SQLite file; default: BUILD/sweep.sqlite), shared by every sweep")
+    sweep.add_argument("--build", default=commands.BUILD, help="folder for all outputs")
+    sweep.add_argument("--quiet", action="store_true", help="no progress messages")
+
     experiment = command("experiment", commands.experiment, "reproduce a paper experiment",
                          "reconstruction: error vs average bits on Gaussian data (Fromm et al., Fig. 2a); "
                          "recipes: learning rate and epochs per weight class on a validation split; "
@@ -370,7 +418,13 @@ def build_parser() -> argparse.ArgumentParser:
                             help="comma-separated data sets (bitmix, methods, gradient, masks); default: "
                                  "digits,mnist1d")
     experiment.add_argument("--workers", type=_positive, default=None,
-                            help="training processes at once (default: one per core)")
+                            help="training processes at once (default: one per core, at most one per 2 GB of "
+                                 "free memory)")
+    experiment.add_argument("--cluster", default=None, metavar="ADDRESS",
+                            help="train on the Dask scheduler at ADDRESS instead of the local pool (docs/sweeps.md)")
+    experiment.add_argument("--store", default=None,
+                            help="result store (SQLite) whose finished trainings are reused (default: "
+                                 f"{commands.BUILD}/sweep.sqlite)")
     experiment.add_argument("--out", default=f"{commands.BUILD}/experiments", help="output folder")
     experiment.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
@@ -383,7 +437,7 @@ _ENVIRONMENT_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, er
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from hbnn.boards.flow import ToolFailed
-    from hbnn.compare import NotBitExact
+    from hbnn.step_runner import StepsFailed
     from hbnn.model.errors import ConfigError
 
     try:
@@ -391,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:           # what a user can get wrong, found before any work
         print(f"hbnn: error: {error}", file=sys.stderr)
         return 2
-    except (ToolFailed, NotBitExact) as error:   # a run that failed after it started
+    except (ToolFailed, StepsFailed) as error:   # a run that failed after it started
         print(f"hbnn: error: {error}", file=sys.stderr)
         return 1
     except BrokenPipeError:

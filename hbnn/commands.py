@@ -297,13 +297,76 @@ def _compare(args, *, board: str, **options) -> int:
     writable_folder(args.build, what="build folder")
     comparison.plan(**options)
 
-    result = comparison.compare(**options, progress=not args.quiet, say=_reporter(args))
+    result = comparison.compare(**options, say=_reporter(args))
     print(format_table(result.rows, options["board"]))
     ratio = result.lut_ratio()
     if ratio is not None:
         print(f"LUT4(1.4 bits) / LUT4(2 bits) = {ratio:.3f} (the Middle-Out paper assumes 1.4/2 = 0.70)")
     print("wrote " + ", ".join(result.outputs.values()))
     return 0
+
+
+def sweep(args) -> int:
+    """`hbnn sweep`: check the whole grid, then run its missing steps (`hbnn.sweep`)."""
+    from hbnn import executors, sweep_output, sweep_spec
+    from hbnn import sweep as sweeping
+    from hbnn.step_store import Store
+
+    say = _reporter(args)
+    overrides = dict(dataset=args.dataset, net=args.net, mixes=args.mixes, allocations=args.allocations,
+                     methods=args.methods, widths=args.widths, seeds=args.seeds, seed=args.seed, boards=args.boards,
+                     pipelines=None if args.pipelines is None else tuple(_pipeline_value(p) for p in args.pipelines),
+                     popcounts=args.popcounts, images=args.images, energy=False if args.no_energy else None)
+    spec = sweep_spec.load(args.file, **overrides) if args.file else sweep_spec.from_data({}, **overrides)
+    # absolute: a worker's working folder is not this one (docs/sweeps.md, "Workers")
+    root = writable_folder(args.build, what="build folder").resolve()
+    settings = spec.settings(root)                      # every value and program checked: no work yet
+    name = Path(args.file).stem if args.file else "sweep"
+    with Store(args.store or root / "sweep.sqlite") as store, \
+            executors.opened(args.cluster, args.workers) as (executor, workers, where):
+        say(f"sweep {name}: {len(settings[0].plan.points)} designs x {spec.seeds} seeds at {len(settings)} hardware "
+            f"setting(s), on {workers} workers of {where}; results in {store.path}")
+        result = sweeping.run(settings, root=root, store=store, executor=executor, workers=workers, say=say)
+    table = sweep_output.flat_rows(result.settings, result.rows)
+    print(sweep_output.format_table(table))
+    fronts = sweep_output.fronts_text(table)
+    if fronts:
+        print(fronts)
+    config = settings[0].plan.configs[0]
+    outputs = sweep_output.write_outputs(root / "sweep" / name, table, title=f"{config.dataset} {config.net}: {name}")
+    counts = result.counts
+    print(f"{sum(counts.ran.values())} steps run ({', '.join(f'{counts.ran[kind]} {kind}' for kind in sweeping.KINDS)}), "
+          f"{counts.reused} reused, {counts.failed} failed, {counts.skipped} skipped, in "
+          f"{result.seconds:.0f} s")
+    print("wrote " + ", ".join(outputs.values()))
+    return 1 if counts.failed else 0
+
+
+def _cached_experiment(args, name: str, options: dict) -> dict:
+    """A training experiment whose trainings are steps of the sweep machinery (`hbnn.step_runner`):
+    stored by content in the result store, run on the local pool or `--cluster`, and reused by
+    every later run (a rerun trains nothing; a killed one resumes)."""
+    from hbnn import executors
+    from hbnn.model import experiments
+    from hbnn.step_runner import run_all
+    from hbnn.step_store import Store
+
+    store_path = Path(args.store or Path(BUILD) / "sweep.sqlite").resolve()
+    say = _reporter(args)
+    with Store(store_path) as store, executors.opened(args.cluster, args.workers) as (executor, workers, where):
+        say(f"experiment {name}: trainings on {workers} workers of {where}; results in {store.path}")
+
+        def runner(jobs):
+            return run_all(jobs, kind="experiment", store=store, executor=executor, workers=workers,
+                           root=store_path.parent, say=say, guess_seconds=10,
+                           describe=lambda kind, outcome: f"accuracy {100 * outcome['test']:.2f} %")
+
+        return experiments.run(name, args.out, **options, runner=runner)
+
+
+def _pipeline_value(text: str):
+    """A pipeline setting from the command line: `full` or a whole number (checked by the plan)."""
+    return int(text) if text.isdigit() else text
 
 
 def experiment(args) -> int:
@@ -318,12 +381,11 @@ def experiment(args) -> int:
         options["seeds"] = check_count("seeds", args.seeds)
     trains = experiments.EXPERIMENTS[name]
     for option, value in (("--epochs", args.epochs), ("--datasets", args.datasets),
-                          ("--workers", args.workers)):
+                          ("--workers", args.workers), ("--cluster", args.cluster), ("--store", args.store)):
         if value is not None and not trains:
             raise ConfigError(f"{option} does not apply to the {name} experiment, which trains no nets")
     if trains:
         options["epochs"] = args.epochs
-        options["workers"] = args.workers
         if args.epochs is not None:
             check_count("epochs", args.epochs)
         if args.datasets is not None:
@@ -333,8 +395,10 @@ def experiment(args) -> int:
                     raise unknown_choice("data set", dataset, DATASETS)
             options["datasets"] = chosen
     writable_folder(args.out, what="output folder")
-
-    outputs = experiments.run(name, args.out, **options)
+    if not trains:
+        outputs = experiments.run(name, args.out, **options)
+    else:
+        outputs = _cached_experiment(args, name, options)
     print(outputs["markdown"].read_text())
     print(f"wrote {outputs['markdown']}, {outputs['csv']}, {outputs['plot']}")
     return 0

@@ -1,23 +1,21 @@
 """`hbnn compare`: one net at several weight bit mixes, from training to placed-and-routed hardware.
 
-A comparison is a list of designs (`Point`: a weight mix, its allocation rule, the net's width).
-For each:
+A comparison is a list of designs (`Point`: a weight mix, its allocation rule, training method and
+the net's width) at one hardware setting: a sweep (`hbnn.sweep`, docs/sweeps.md) with one board,
+so its steps are cached in `root/sweep.sqlite` and shared with every other comparison and sweep.
+For each design:
 
-1. train it with `seeds` training seeds, or reuse a checkpoint when one with the same configuration
-   and training settings exists under `root/checkpoints` (training is the only step worth caching:
-   seconds per net, where everything after it depends on the exact layout); the seeds train in
-   parallel worker processes (one thread each, so the results are the same as in one process);
-2. export every seed's layout and measure its (= the hardware's) test accuracy with the golden model
-   (`model.recipes.export_checkpoint`, what `hbnn export` runs): the row's accuracy is the mean and
-   sample standard deviation over the seeds;
-3. take the median seed (by that accuracy; the lower of the two middle ones for an even count) as
-   the design to build: generate its Verilog and run `images` test images (or "all" of them)
-   through it in a simulator under cocotb; the row is only reported if every class and score
-   equals the golden model;
-4. synthesize, place and route it for `board` (`boards.flow`); a design the board cannot hold
+1. train it with `seeds` training seeds (in parallel worker processes, one thread each, so the
+   results are the same as in one process), export every seed's layout and measure its (= the
+   hardware's) test accuracy with the golden model: the row's accuracy is the mean and sample
+   standard deviation over the seeds;
+2. take the median seed (`median_seed`) as the design to build: generate its Verilog and run
+   `images` test images (or "all" of them) through it in a simulator under cocotb; the row is only
+   built if every class and score equals the golden model;
+3. synthesize, place and route it for `board` (`boards.flow`); a design the board cannot hold
    stays a row, with its accuracy, its LUT4 and why it does not fit;
-5. estimate its energy per inference (`hbnn.boards.energy`; an estimate, see docs/energy.md), with
-   the switching activity measured on the first `ACTIVITY_IMAGES` of the simulated images.
+4. estimate its energy per inference (`hbnn.boards.energy`; an estimate, see docs/energy.md), with
+   the switching activity measured on the first `hbnn.sweep_steps.ACTIVITY_IMAGES` test images.
 
 Outputs (`hbnn.compare_output`, written together at the end, so an interrupted run leaves no half
 table): `compare.csv`, `compare.json` and `compare.png`, with the Pareto fronts of accuracy against
@@ -26,28 +24,20 @@ LUT4 and against energy (`hbnn.pareto`).
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, replace
-from multiprocessing import get_context
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from hbnn.model.errors import ConfigError
-from hbnn.model.layout import Network
 
 from hbnn.boards.board import Board
-from hbnn.boards.flow import DesignTooBig, SynthesisReport
-from hbnn.boards.flow import prepare as prepare_build
+from hbnn.boards.flow import SynthesisReport
 
 DEFAULT_MIXES = ("1", "1.2", "1.4", "2", "3")
 SEEDS = 3                              # training seeds per design: the fewest that give a spread
 DEFAULT_ALLOCATION = "middle-out"      # the Middle-Out rule (Fromm et al.), the training default
-ACTIVITY_IMAGES = 20                   # test images whose switching activity the energy estimate uses
-# designs simulated, or built, at a time: each step's slow part is one single-threaded program
-# (Verilator, Icarus, yosys, nextpnr) in its own process, so two threads keep two cores busy
-AT_ONCE = 2
+DEFAULT_METHOD = "bc"                  # BinaryConnect's quantizer pair (ProxConnect++), the training default
 
 
 @dataclass(frozen=True)
@@ -56,12 +46,14 @@ class Point:
     mix: str                             # the weight mix as given (named average bits or percentages)
     allocation: str = DEFAULT_ALLOCATION  # which weights get the extra bits (model.allocation)
     width: int | None = None             # hidden width or base channels; None: the net's default
+    method: str = DEFAULT_METHOD         # the training method (ProxConnect++ quantizers, model.config.METHODS)
 
     @property
     def label(self) -> str:
-        """The mix as the command line names it: `1.4`, or `1.4:random` for another allocation
-        (the width is a column of its own)."""
-        return self.mix if self.allocation == DEFAULT_ALLOCATION else f"{self.mix}:{self.allocation}"
+        """The mix as the command line names it: `1.4`, or `1.4:random` for another allocation,
+        then `/pq` for another training method (the width is a column of its own)."""
+        return ((self.mix if self.allocation == DEFAULT_ALLOCATION else f"{self.mix}:{self.allocation}")
+                + ("" if self.method == DEFAULT_METHOD else f"/{self.method}"))
 
 
 def parse_design(text: str) -> Point:
@@ -99,6 +91,8 @@ class MixResult:
     build: str | None            # the synthesis folder (yosys and nextpnr outputs); None if it does not fit
     does_not_fit: str | None = None      # why not, when the board cannot hold the design
     needed_lut4: int | None = None       # its LUT4 after synthesis, when it does not fit
+    method: str = DEFAULT_METHOD         # its training method
+    error: str | None = None             # why a sweep has no hardware for it (a step failed)
 
     @property
     def fits(self) -> bool:
@@ -120,7 +114,7 @@ class MixResult:
 
     @property
     def label(self) -> str:
-        return Point(self.weights, self.allocation).label
+        return Point(self.weights, self.allocation, method=self.method).label
 
     @property
     def uniform(self) -> bool:
@@ -143,28 +137,12 @@ class Comparison:
         return lut_ratio(self.rows, low, high)
 
 
-def average_bits(network: Network) -> float:
-    """Weight bits per weight over every weight layer of a layout."""
-    bits = [layer.bits for layer in network.weight_layers()]
-    return float(sum(int(b.sum()) for b in bits) / sum(b.size for b in bits))
-
-
-def _lanes(network: Network) -> int:
-    """Weight bits times input bit planes over all weight layers: what the design's size follows."""
-    return sum(int(layer.bits.sum()) * layer.input.bits for layer in network.weight_layers())
-
-
 def median_seed(accuracies: dict[int, float]) -> int:
     """The seed whose accuracy is the median: seeds ranked by accuracy, equal accuracies by seed
     number, and the middle one taken (the lower of the two middle ones for an even count), so the
     choice is the same on every machine."""
     ranked = sorted(accuracies, key=lambda seed: (accuracies[seed], seed))
     return ranked[(len(ranked) - 1) // 2]
-
-
-class NotBitExact(RuntimeError):
-    """The generated Verilog of a mix differs from the golden model (a bug in hbnn, reported with
-    the first mismatch and where the simulation logs are)."""
 
 
 @dataclass(frozen=True)
@@ -232,12 +210,13 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
          width: int | tuple[int, ...] | None = None, ratio_digits: int = 0, seed: int = 0, seeds: int = SEEDS,
          images: int | str = 20, simulator: str = "icarus", root: str | Path = "build", energy: bool = True,
          popcount: str = "generic", pipeline: int = 0, placement_seeds: int = 1,
-         core_mhz: float | None = None, fold: dict | None = None) -> Plan:
+         core_mhz: float | None = None, fold: dict | None = None, methods=(DEFAULT_METHOD,)) -> Plan:
     """Check every option of a comparison and find every program it will run, before any work:
     a bad value or a missing tool is one `ConfigError` in well under a second. `mixes`: `1.4`,
     `1.4:random` (another allocation rule) or `1@96` (a width of its own); `width`: one width or
     several (every mix without its own width at each);
-    `seeds`: training seeds `seed`, `seed` + 1, ... per design; `images`: a count or "all"."""
+    `seeds`: training seeds `seed`, `seed` + 1, ... per design; `images`: a count or "all";
+    `methods`: training methods (every design with each)."""
     from hbnn import tools
     from hbnn.boards import tools as board_tools
     from hbnn.hw.fold_schedule import fold_suffix
@@ -246,7 +225,7 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
     from hbnn.model.bitmix import parse_mix
     from hbnn.model.config import TrainConfig, check_count, net_config
 
-    designs = [parse_design(mix) for mix in mixes]
+    designs = [replace(parse_design(mix), method=method) for method in _checked_methods(methods) for mix in mixes]
     if not designs:
         raise ConfigError("no bit mixes given; name at least one, e.g. 1,1.4,2")
     widths = None if width is None else (width,) if isinstance(width, int) else tuple(width)
@@ -261,8 +240,8 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
     points = tuple(replace(design, width=one) for one in (widths or (None,)) for design in designs
                    if design.width is None) + tuple(design for design in designs if design.width is not None)
     configs = tuple(net_config(dataset, net, weights=point.mix, allocation=point.allocation, width=point.width,
-                               ratio_digits=ratio_digits) for point in points)
-    names = [(parse_mix(point.mix).name, point.allocation, config.layers[0].out)     # the width it builds
+                               ratio_digits=ratio_digits, method=point.method) for point in points)
+    names = [(parse_mix(point.mix).name, point.allocation, point.method, config.layers[0].out)   # the width it builds
              for point, config in zip(points, configs)]
     repeated = sorted({point.label + ("" if point.width is None else f"@{point.width}")
                        for point, name in zip(points, names) if names.count(name) > 1})
@@ -288,283 +267,52 @@ def plan(*, dataset: str = "digits", net: str | None = "mlp", mixes=DEFAULT_MIXE
                 energy, Path(root), ratio_digits, build_suffix, placement_seeds, core_mhz, fold or None)
 
 
-@dataclass(frozen=True)
-class PreparedMix:
-    """One design trained with every seed, exported, and its median seed generated and proven
-    bit-exact in simulation."""
-    point: Point
-    width: int
-    network: Network                     # the median seed's exported layout
-    layout_path: Path
-    checkpoint_path: Path
-    seed_accuracies: dict[int, float]    # seed -> test accuracy of its layout
-    hardware_seed: int
-    float_accuracy: float                # the median seed's net's own test accuracy in PyTorch
-    generated: object                    # hw.generate.Generated: the generic, unpipelined Verilog
-    pixels: np.ndarray                   # the test images simulated (integer pixel codes)
-    fold: dict | None = None             # its weight layers folded (`--fold`, an auto target resolved)
+def _checked_methods(methods) -> tuple[str, ...]:
+    from hbnn.model.config import METHODS
+    from hbnn.model.errors import unknown_choice
+
+    methods = tuple(methods)
+    if not methods:
+        raise ConfigError(f"no training methods given; name at least one of {', '.join(METHODS)}")
+    for method in methods:
+        if method not in METHODS:
+            raise unknown_choice("training method", method, METHODS)
+    if len(set(methods)) != len(methods):
+        raise ConfigError(f"training methods {', '.join(methods)} repeat a method; give each once")
+    return methods
 
 
-def compare(*, board: Board, progress: bool = True, say=print, workers: int | None = None,
-            **options) -> Comparison:
+def compare(*, board: Board, say=print, workers: int | None = None, **options) -> Comparison:
     """Run the comparison (module docstring) after `plan(board=board, **options)` has checked every
-    option and tool; returns the rows and the paths of the outputs. `popcount` is the arithmetic
-    strategy and `pipeline` the register levels of the simulated and built designs (the energy
-    estimate reads the generic, unpipelined Verilog). `workers`: training processes (default: one
-    per core)."""
+    option and tool: a sweep (`hbnn.sweep`) of one hardware setting on a local process pool of
+    `workers` processes (default: `hbnn.executors.default_workers`), its steps stored in
+    `root/sweep.sqlite` (what an earlier comparison or sweep finished is reused). Returns the rows
+    and the paths of the outputs; when a step failed, the outputs are written with its row and
+    `StepsFailed` is raised."""
+    from hbnn import executors, sweep
+    from hbnn.step_runner import StepsFailed
     from hbnn.compare_output import write_outputs
+    from hbnn.hw.fold_schedule import describe_fold
+    from hbnn.step_store import Store
+    from hbnn.sweep_spec import Setting
 
     checked = plan(board=board, **options)
-    trained = _train_all(checked, progress=progress, say=say, workers=workers)
-    prepared = _prepare_all(checked, trained, say=say)
-    rows = _build_and_measure(checked, prepared, progress=progress, say=say)
+    root = Path(checked.root).resolve()
+    setting = Setting(checked, describe_fold(checked.fold) if checked.fold else "")
+    with Store(root / "sweep.sqlite") as store, executors.opened(workers=workers) as (executor, count, _):
+        swept = sweep.run([setting], root=root, store=store, executor=executor, workers=count, say=say)
+    rows = swept.rows[0]
     config = checked.configs[0]
     outputs = write_outputs(checked.root / "compare" / checked.name, config.dataset, config.net, board, rows,
                             seeds=checked.seeds)
+    failed = [row for row in rows if row.error]
+    if failed:
+        raise StepsFailed("; ".join(f"{row.label} bits at width {row.width}: {row.error}" for row in failed)
+                                + f" (each traceback is in {store.path}; the table is in {outputs['csv']})")
     return Comparison(config.dataset, config.net, board.name, rows, outputs)
-
-
-def _train_all(checked: Plan, *, progress: bool, say, workers: int | None) -> dict:
-    """(point index, seed) -> (checkpoint path, float-model test accuracy), training what no
-    checkpoint holds yet in `workers` processes."""
-    jobs = [(index, seed) for index in range(len(checked.points)) for seed in checked.seeds]
-    done, missing = {}, []
-    for index, seed in jobs:
-        found = _reusable(checked.configs[index], seed=seed, root=checked.root,
-                          suffix=checked.checkpoint_suffix(checked.points[index]))
-        if found is None:
-            missing.append((index, seed))
-        else:
-            done[index, seed] = found
-    say(f"{len(jobs)} nets ({len(checked.points)} designs x {len(checked.seeds)} seeds): "
-        f"{len(done)} checkpoints reused, {len(missing)} to train")
-    if not missing:
-        return done
-    arguments = [(checked.configs[index], seed, checked.root, checked.checkpoint_suffix(checked.points[index]))
-                 for index, seed in missing]
-    workers = min(workers or os.cpu_count() or 1, len(missing))
-    if workers <= 1:
-        for key, args in zip(missing, arguments):
-            done[key] = _train_one(*args)
-            _said_trained(checked, key, done[key], say)
-        return done
-    # spawn: fresh interpreters, so no torch thread pool is inherited half-initialized
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_train_one, *args): key for key, args in zip(missing, arguments)}
-        try:
-            for future in as_completed(futures):
-                done[futures[future]] = future.result()
-                _said_trained(checked, futures[future], done[futures[future]], say)
-        except BaseException:              # a failed training (or Ctrl-C) stops the queued ones
-            pool.shutdown(cancel_futures=True)
-            raise
-    return done
-
-
-def _said_trained(checked: Plan, key, result, say) -> None:
-    index, seed = key
-    path, float_accuracy = result
-    say(f"{_head(checked, index)}: trained {path.name} (float-model test accuracy {100 * float_accuracy:.2f} %)")
-
-
-def _head(checked: Plan, index: int) -> str:
-    point = checked.points[index]
-    width = "" if point.width is None else f", width {point.width}"
-    return f"[{index + 1}/{len(checked.points)}] {point.label} bits{width}"
-
-
-def _reusable(config, *, seed: int, root: Path, suffix: str):
-    """(path, float-model test accuracy) of a checkpoint with this exact configuration and
-    training settings, or None."""
-    from hbnn.model import checkpoint
-    from hbnn.model.config import train_config_for
-
-    path = _checkpoint_path(config, seed, root, suffix)
-    if not path.exists():
-        return None
-    try:
-        net, payload = checkpoint.load(path)
-    except ConfigError:
-        return None                                # unreadable: train again
-    if net.config != config or payload["train_config"] != asdict(train_config_for(config, None, seed)):
-        return None                                # stale: train again
-    return path, float(payload["metrics"]["test_accuracy"])
-
-
-def _checkpoint_path(config, seed: int, root: Path, suffix: str) -> Path:
-    from hbnn.model.recipes import default_checkpoint_path
-
-    path = default_checkpoint_path(config, seed, root)
-    return path.with_name(path.stem + suffix + path.suffix)
-
-
-def _train_one(config, seed: int, root: Path, suffix: str):
-    """Train and save one net (a worker process's job): (checkpoint path, float-model test accuracy)."""
-    from hbnn.model.recipes import train_checkpoint
-
-    result, path = train_checkpoint(config, seed=seed, output=_checkpoint_path(config, seed, root, suffix),
-                                    progress=False)
-    return path, result.test_accuracy
-
-
-def _prepare_all(checked: Plan, trained: dict, *, say) -> list[PreparedMix]:
-    """`_prepare` every design, `AT_ONCE` at a time; all of them are proven bit-exact before the
-    first build starts, so a mismatch costs no place-and-route time."""
-    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
-        jobs = [pool.submit(_prepare, checked, index, trained, say=say) for index in range(len(checked.points))]
-        _stop_at_first_failure(jobs)
-    return [job.result() for job in jobs]
-
-
-def _stop_at_first_failure(jobs: list) -> None:
-    """Wait for `jobs` (futures); the first that fails cancels those not started and is raised."""
-    for job in as_completed(jobs):
-        if job.exception() is not None:
-            for other in jobs:
-                other.cancel()
-            raise job.exception()
-
-
-def _prepare(checked: Plan, index: int, trained: dict, *, say) -> PreparedMix:
-    """Export every seed of design `index`, pick the median seed, generate its Verilog and check it
-    bit-exact on the first test images in the simulator; `NotBitExact` on any mismatch."""
-    from hbnn.hw.fold_schedule import check_fold, resolve_fold
-    from hbnn.hw.generate import generate
-    from hbnn.model import data
-    from hbnn.model.export import pixel_codes
-    from hbnn.model.recipes import export_checkpoint
-    from hbnn.sim.runner import simulate
-
-    point, config, root, built = checked.points[index], checked.configs[index], checked.root, checked.build_suffix
-    exported = {}
-    for seed in checked.seeds:
-        checkpoint_path, _ = trained[index, seed]
-        exported[seed] = export_checkpoint(checkpoint_path, root / "layouts" / (checkpoint_path.stem + ".npz"))
-    accuracies = {seed: float(agreement.golden_accuracy) for seed, (_, _, agreement) in exported.items()}
-    seed = median_seed(accuracies)
-    checkpoint_path, float_accuracy = trained[index, seed]
-    layout_path, network, _ = exported[seed]
-    generated = generate(network, root / "verilog" / (checkpoint_path.stem + ".v"))
-    fold = None
-    if checked.fold:           # what only the exported layout can tell (plane ratios per layer)
-        try:
-            fold = check_fold(network, resolve_fold(checked.fold, network), checked.pipeline)
-        except ValueError as error:
-            raise ConfigError(f"--fold: {point.label} bits: {error}") from None
-    simulated = generated if not built else generate(
-        network, root / "verilog" / f"{checkpoint_path.stem}{built}.v", popcount=checked.strategy,
-        pipeline=checked.pipeline, fold=fold)
-    pixels = pixel_codes(network, data.load(config.dataset).test_x[:checked.images])
-    report = simulate(network, simulated.verilog, simulated.description, pixels, simulator=checked.simulator,
-                      build_dir=root / "sim" / f"{checkpoint_path.stem}-{checked.simulator}{built}",
-                      seed=checked.seeds[0])
-    if not report.bit_exact:
-        first = report.mismatches[0]
-        raise NotBitExact(f"{point.label} bits: the generated Verilog differs from the golden model (image "
-                          f"{first['image']}, {first['what']}: expected {first['expected']}, got "
-                          f"{first['actual']}); see {root / 'sim'}")
-    spread = ", ".join(f"{100 * accuracies[one]:.2f}" for one in checked.seeds)
-    say(f"{_head(checked, index)}: test accuracy per seed {spread} %; seed {seed} (the median) built: "
-        f"{average_bits(network):.3f} average bits, Verilog bit-exact on {len(pixels)} test images "
-        f"({checked.simulator})")
-    width = point.width if point.width is not None else _default_width(config)
-    return PreparedMix(point, width, network, layout_path, checkpoint_path, accuracies, seed, float_accuracy,
-                       generated, pixels, fold)
 
 
 def _default_width(config) -> int:
     from hbnn.model.config import NETS
 
     return NETS[config.dataset, config.net][1]
-
-
-def _build_and_measure(checked: Plan, prepared: list[PreparedMix], *, progress: bool, say) -> list[MixResult]:
-    """Synthesize, place and route every design (`AT_ONCE` at a time) and estimate its energy."""
-    board, root = checked.board, checked.root
-    say(f"synthesis, place and route of {len(prepared)} designs for {board.name}, {AT_ONCE} at a time")
-    builds = [prepare_build(one.network, board, root / "synth" / f"{one.checkpoint_path.stem}-{board.name}"
-                                                                 f"{checked.build_suffix}",
-                            popcount=checked.strategy.name, pipeline=checked.pipeline, core_mhz=checked.core_mhz,
-                            fold=one.fold,
-                            say=lambda message, head=_head(checked, index): say(f"{head}: {message}"))
-              for index, one in enumerate(prepared)]
-    # Longest first (the most weight bits is the largest design), so the last job to finish is a
-    # short one: the workers end close together.
-    order = sorted(range(len(builds)), key=lambda index: -_lanes(prepared[index].network))
-    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
-        submitted = {index: pool.submit(_measure, builds[index], prepared[index], energy=checked.energy,
-                                        root=root, progress=progress, placement_seeds=checked.placement_seeds)
-                     for index in order}
-        jobs = [submitted[index] for index in range(len(builds))]
-        _stop_at_first_failure(jobs)
-    rows = []
-    for index, (one, build, job) in enumerate(zip(prepared, builds, jobs)):
-        synthesis, estimate = job.result()
-        if isinstance(synthesis, DesignTooBig):
-            say(f"{_head(checked, index)}: does not fit {board.name}: {synthesis}")
-            rows.append(_row(checked, one, None, None, None, does_not_fit=str(synthesis),
-                             needed_lut4=None if synthesis.cells is None else synthesis.cells.lut4_equivalent))
-            continue
-        say(f"{_head(checked, index)}: LUT4 {synthesis.cells.lut4_equivalent:,}, FF {synthesis.cells.flip_flops:,}, "
-            f"Fmax {synthesis.fmax_mhz:.1f} MHz"
-            + ("" if estimate is None else f", about {estimate['fpga_nj_per_image']:.2f} nJ per image"))
-        rows.append(_row(checked, one, str(build.build_dir), synthesis, estimate))
-    return rows
-
-
-def _measure(build, one: PreparedMix, *, energy: bool, root: Path, **options):
-    """(synthesis report, energy estimate or None) of one design, or (`DesignTooBig`, None) when
-    the board cannot hold it: then no energy is measured, and the design stays a row."""
-    synthesis = _placed_or_too_big(build, **options)
-    if not energy or isinstance(synthesis, DesignTooBig):
-        return synthesis, None
-    measured, transistors = _activity_and_transistors(one.network, one.generated, one.pixels[:ACTIVITY_IMAGES],
-                                                      build_dir=root / "energy" / one.checkpoint_path.stem)
-    return synthesis, _energy(one.network, synthesis, measured, transistors)
-
-
-def _placed_or_too_big(build, **options):
-    """The build's report, or the `DesignTooBig` that says the board cannot hold it: a row of its
-    own (its accuracy and LUT4 still count), not the end of the comparison."""
-    try:
-        return build.run(**options)
-    except DesignTooBig as error:
-        return error
-
-
-def _row(checked: Plan, one: PreparedMix, build: str | None, synthesis, estimate, **unplaced) -> MixResult:
-    seeds = tuple(checked.seeds)
-    return MixResult(one.point.mix, one.point.allocation, one.width, average_bits(one.network), seeds,
-                     tuple(one.seed_accuracies[seed] for seed in seeds), one.hardware_seed,
-                     one.seed_accuracies[one.hardware_seed], one.float_accuracy, len(one.pixels),
-                     synthesis, estimate, str(one.layout_path), build, **unplaced)
-
-
-def _activity_and_transistors(network, generated, pixels, *, build_dir: Path):
-    """Switching activity of the generated Verilog on the test images (Icarus) and its CMOS
-    transistor count (yosys): the measured inputs of the energy estimate."""
-    import json
-
-    from hbnn.sim.network_check import input_beats
-
-    from hbnn.boards.energy import asic_proxy
-    from hbnn.sim import activity
-
-    description = json.loads(Path(generated.description).read_text())
-    measured = activity.measure(generated.verilog, description, input_beats(network, pixels), len(pixels),
-                                build_dir=build_dir / "activity")
-    return measured, asic_proxy.transistors(generated.verilog, description["top"], build_dir=build_dir / "asic")
-
-
-def _energy(network, synthesis: SynthesisReport, measured, transistors: int) -> dict:
-    """The energy estimate (hbnn.boards.energy; docs/energy.md) as data, with the activity it used."""
-    from hbnn.boards.energy import asic_proxy
-    from hbnn.boards.energy import estimate as energy
-
-    cells = synthesis.cells
-    result = energy.estimate(family=synthesis.family, lut4=cells.lut4, ff=cells.flip_flops, carry=cells.carry,
-                             activity=measured, cycles_per_image=synthesis.initiation_interval,
-                             transistors=transistors, operations=asic_proxy.operation_counts(network),
-                             clock_hz=synthesis.fmax_mhz * 1e6)
-    return {**asdict(result), "activity_factor": measured.activity_factor,
-            "toggles_per_image": measured.toggles_per_image, "transistors": transistors}

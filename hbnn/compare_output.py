@@ -25,12 +25,12 @@ from hbnn.boards.board import Board
 
 from . import pareto
 
-COLUMNS = ("weights", "allocation", "width", "average_bits", "accuracy_percent", "accuracy_std_percent",
+COLUMNS = ("weights", "allocation", "method", "width", "average_bits", "accuracy_percent", "accuracy_std_percent",
            "seeds", "seed_accuracies_percent", "hardware_seed", "hardware_accuracy_percent",
            "pytorch_accuracy_percent", "lut4", "carry", "flip_flops", "logic_placed", "block_ram", "fmax_mhz",
            "latency_cycles", "cycles_per_image", "latency_ns", "images_per_second", "lut4_ns", "energy_nj_per_image",
            "pareto_lut4", "pareto_energy",
-           "simulated_images", "does_not_fit")
+           "simulated_images", "does_not_fit", "error")
 
 
 def fronts(rows) -> tuple[list[bool], list[bool] | None]:
@@ -54,7 +54,7 @@ def table_rows(rows) -> list[dict]:
     for index, row in enumerate(rows):
         synthesis = row.synthesis
         table.append({
-            "weights": row.weights, "allocation": row.allocation, "width": row.width,
+            "weights": row.weights, "allocation": row.allocation, "method": row.method, "width": row.width,
             "average_bits": round(row.average_bits, 4),
             "accuracy_percent": round(100 * row.accuracy_mean, 2),
             "accuracy_std_percent": round(100 * row.accuracy_std, 2),
@@ -66,6 +66,7 @@ def table_rows(rows) -> list[dict]:
             "energy_nj_per_image": None if row.energy is None else round(row.energy["fpga_nj_per_image"], 3),
             "pareto_lut4": by_lut4[index], "pareto_energy": None if by_energy is None else by_energy[index],
             "simulated_images": row.simulated_images, "does_not_fit": row.does_not_fit or "",
+            "error": row.error or "",
         })
     return table
 
@@ -95,9 +96,10 @@ def format_table(rows, board: Board) -> str:
              header]
     for row, flat in zip(rows, table_rows(rows)):
         if not row.fits:
+            why = f"failed: {row.error}" if row.error else f"does not fit: {row.does_not_fit}"
             lines.append(f"{row.label:>18} {row.width:5} {flat['average_bits']:8.3f} "
                          f"{flat['accuracy_percent']:6.2f} ± {flat['accuracy_std_percent']:4.2f} {row.hardware_seed:4} "
-                         f"does not fit: {row.does_not_fit}")
+                         f"{why}")
             continue
         energy = "-" if flat["energy_nj_per_image"] is None else f"{flat['energy_nj_per_image']:.2f}"
         marks = ("L" if flat["pareto_lut4"] else "") + ("E" if flat["pareto_energy"] else "")
@@ -153,7 +155,7 @@ def plot(rows, board: Board, title: str) -> bytes:
     figure, axes = plt.subplots(2, 2, figsize=(12, 8.4), dpi=110)
     if not rows:
         figure.text(0.5, 0.5, "no design fits the board", ha="center", va="center")
-        return _png(figure, plt)
+        return png_bytes(figure, plt)
     _pareto_panel(axes[0][0], rows, [row.lut4 for row in rows], "LUT4 (yosys, incl. carry cells)")
     if all(row.energy is not None for row in rows):
         _pareto_panel(axes[0][1], rows, [row.energy["fpga_nj_per_image"] for row in rows],
@@ -166,10 +168,10 @@ def plot(rows, board: Board, title: str) -> bytes:
     _cost_panel(axes[1][0], first_width)
     _speed_panel(axes[1][1], first_width)
     figure.tight_layout()
-    return _png(figure, plt)
+    return png_bytes(figure, plt)
 
 
-def _png(figure, plt) -> bytes:
+def png_bytes(figure, plt) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)

@@ -1,13 +1,15 @@
 # amaranth: UnusedElaboratable=no
 """`hbnn compare` (and `hbnn demo`, which is compare on the defaults): a small real run end to end,
-checkpoint reuse, and bad input refused before any work."""
+a rerun that reuses every step, and bad input refused before any work. (Compare is a sweep of one
+hardware setting: tests/test_sweep.py tests the machinery itself.)"""
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
-from hbnn import boards
+from hbnn import boards, step_keys
 from hbnn import compare as compare_module
 from hbnn.compare import compare
 from hbnn.compare_output import COLUMNS
@@ -23,7 +25,7 @@ def small_comparison(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
     messages = []
     result = compare(dataset="digits", net="mlp", mixes=("1", "1.4:random"), board=boards.get("ulx3s-25f"),
-                     width=4, images=6, root=root, progress=False, say=messages.append, workers=2)
+                     width=4, images=6, root=root, say=messages.append, workers=2)
     return result, root, messages
 
 
@@ -46,11 +48,12 @@ def test_compare_measures_every_mix(small_comparison):
         assert row.synthesis.placement.fmax_mhz > 10 and row.synthesis.initiation_interval == 1
         assert row.energy["fpga_nj_per_image"] > 0 and row.energy["transistors"] > 1000
         assert 0 < row.energy["activity_factor"] < 1
-        assert f"-s{row.hardware_seed}-" in row.layout         # the median seed's layout was built
+        assert row.layout.endswith(f"-s{row.hardware_seed}.npz")   # the median seed's layout was built
     assert result.lut_ratio("1", "1.4:random") == pytest.approx(one.lut4 / random14.lut4)
     assert result.lut_ratio() is None                        # no 1.4-bit Middle-Out row here
     assert any("bit-exact on 6 test images" in message for message in messages)
-    assert any("6 nets (2 designs x 3 seeds): 0 checkpoints reused, 6 to train" in message for message in messages)
+    # 6 trainings, 2 checks, 2 builds, none of them found in the (empty) store
+    assert any("| 10/10 done (0 reused)" in message for message in messages)
 
 
 def test_compare_writes_csv_json_and_plot(small_comparison):
@@ -82,14 +85,18 @@ def test_compare_writes_csv_json_and_plot(small_comparison):
     assert not list(root.rglob("*.partial")) and not list(root.rglob("*.tmp"))
 
 
-def test_a_rerun_reuses_every_checkpoint(small_comparison):
-    _, root, _ = small_comparison
-    checked = compare_module.plan(dataset="digits", net="mlp", mixes=("1", "1.4:random"), width=4,
-                                  board=boards.get("ulx3s-25f"), root=root)
+def test_a_rerun_reuses_every_step(small_comparison):
+    from hbnn.step_store import Store
+
+    measured, root, _ = small_comparison
+    with Store(root / "sweep.sqlite") as store:
+        before = store.executions()
     messages = []
-    trained = compare_module._train_all(checked, progress=False, say=messages.append, workers=2)
-    assert messages == ["6 nets (2 designs x 3 seeds): 6 checkpoints reused, 0 to train"]
-    assert sorted(trained) == [(index, seed) for index in range(2) for seed in range(3)]
+    again = compare(dataset="digits", net="mlp", mixes=("1", "1.4:random"), board=boards.get("ulx3s-25f"),
+                    width=4, images=6, root=root, say=messages.append, workers=2)
+    with Store(root / "sweep.sqlite") as store:
+        assert store.executions() == before                    # nothing ran
+    assert again.rows == measured.rows and messages == []
 
 
 def test_a_design_that_does_not_fit_stays_a_row_and_leaves_the_fronts(small_comparison):
@@ -105,7 +112,7 @@ def test_a_design_that_does_not_fit_stays_a_row_and_leaves_the_fronts(small_comp
     board = boards.get("ulx3s-25f")
     small = replace(board, name="small25f", capacity=replace(board.capacity, logic=room))
     result = compare(dataset="digits", net="mlp", mixes=("1", "1.4:random"), board=small, width=4, images=6,
-                     root=root, progress=False, say=lambda message: None)
+                     root=root, say=lambda message: None)
     placed, too_big = result.rows
     assert placed.fits and placed.lut4 == one.lut4 and placed.energy["fpga_nj_per_image"] > 0
     assert not too_big.fits and too_big.synthesis is None and too_big.lut4 == random14.lut4
@@ -121,14 +128,15 @@ def test_a_design_that_does_not_fit_stays_a_row_and_leaves_the_fronts(small_comp
     assert open(result.outputs["plot"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_checkpoint_is_reused_only_for_the_same_net(tmp_path):
-    config = net_config("digits", "mlp", weights="1", width=2)
-    path, accuracy = compare_module._train_one(config, 3, tmp_path, "-width2")
-    assert path.name == "digits-mlp-w1-a1-bc-middle-out-s3-width2.pt"
-    assert compare_module._reusable(config, seed=3, root=tmp_path, suffix="-width2") == (path, accuracy)
-    other = net_config("digits", "mlp", weights="1", width=3)    # same file name, other net: retrain
-    assert compare_module._reusable(other, seed=3, root=tmp_path, suffix="-width2") is None
-    assert compare_module._reusable(config, seed=4, root=tmp_path, suffix="-width2") is None
+def test_a_trained_net_is_reused_only_for_the_same_net_and_seed():
+    from hbnn.sweep import train_inputs
+
+    key = step_keys.step_key("train", train_inputs(net_config("digits", "mlp", weights="1", width=2), 3))
+    assert key == step_keys.step_key("train", train_inputs(net_config("digits", "mlp", weights="1", width=2), 3))
+    for config, seed in ((net_config("digits", "mlp", weights="1", width=3), 3),
+                         (net_config("digits", "mlp", weights="1", width=2), 4),
+                         (net_config("digits", "mlp", weights="1", width=2, method="pq"), 3)):
+        assert step_keys.step_key("train", train_inputs(config, seed)) != key
 
 
 def test_the_median_seed_is_the_middle_one_ranked_by_accuracy_then_seed():
@@ -211,11 +219,14 @@ def test_a_comparison_with_a_folded_layer(small_comparison, tmp_path):
     _, root, _ = small_comparison
     messages = []
     result = compare(dataset="digits", net="mlp", mixes=("1.4:random",), board=boards.get("ulx3s-25f"), width=4,
-                     images=6, root=root, progress=False, say=messages.append, workers=2, energy=False,
+                     images=6, root=root, say=messages.append, workers=2, energy=False,
                      fold={1: Folding(pe=1, lanes=4)})
     row, = result.rows
     unrolled = small_comparison[0].rows[1]
-    assert row.layout == unrolled.layout and row.build.endswith("-fold1_1x4")
+    assert row.layout == unrolled.layout and row.build != unrolled.build     # the same net, built folded
+    built = json.loads((Path(row.build) / "core.json").read_text())
+    assert [layer["folding"] and (layer["folding"]["pe"], layer["folding"]["lanes"]) for layer in built["layers"]] == [
+        None, (1, 4)]
     layer = load(row.layout).weight_layers()[1]
     assert row.synthesis.initiation_interval == Layer(layer, folding=Folding(pe=1, lanes=4)).initiation_interval > 1
     assert row.synthesis.cells.bram > unrolled.synthesis.cells.bram

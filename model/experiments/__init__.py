@@ -1,6 +1,7 @@
 """Experiments that reproduce the source papers' claims; each writes Markdown, CSV and a PNG.
 
-`run(name, out_dir, **options)` runs one of `EXPERIMENTS`;
+`run(name, out_dir, **options)` runs one of `EXPERIMENTS` (the training ones take `runner`:
+`model.experiments.sweep`);
 the modules, which import torch, load only when one runs, so the names can be checked without it.
 """
 

@@ -27,7 +27,8 @@ def _homogeneous(mix: str) -> bool:
 
 def run(out_dir: Path, datasets=("digits", "mnist1d"), mixes=MIXES, seeds: int = 5,
         epochs: int | None = None, method: str = "bc", progress: bool = True,
-        workers: int | None = None) -> dict:
+        workers: int | None = None,
+        runner=None) -> dict:
     runs = []
     for dataset in datasets:
         runs.append(Run((dataset, "float", "-"), net_config(dataset, weights="float", act_bits=0)))
@@ -36,7 +37,7 @@ def run(out_dir: Path, datasets=("digits", "mnist1d"), mixes=MIXES, seeds: int =
             for rule in rules:
                 config = net_config(dataset, weights=mix, allocation=rule, method=method)
                 runs.append(Run((dataset, mix, rule), config))
-    results = sweep(runs, seeds, epochs, progress, description="bitmix", workers=workers)
+    results = sweep(runs, seeds, epochs, progress, description="bitmix", workers=workers, runner=runner)
 
     def values(dataset, mix, rule, field="test"):
         key = (dataset, mix, rule if not _homogeneous(mix) else "-" if mix == "float" else ENTRY_ALLOCATIONS[0])

@@ -23,10 +23,11 @@ def _config(dataset: str, mix: str, gradient: str):
 
 
 def run(out_dir: Path, datasets=("digits", "mnist1d"), mixes=("1.4", "3"), seeds: int = 5,
-        epochs: int | None = None, progress: bool = True, workers: int | None = None) -> dict:
+        epochs: int | None = None, progress: bool = True, workers: int | None = None,
+        runner=None) -> dict:
     runs = [Run((dataset, mix, gradient), _config(dataset, mix, gradient))
             for dataset in datasets for mix in mixes for gradient in GRADIENTS]
-    results = sweep(runs, seeds, epochs, progress, description="gradient", workers=workers)
+    results = sweep(runs, seeds, epochs, progress, description="gradient", workers=workers, runner=runner)
 
     def values(key, field="test"):
         return [getattr(outcome, field) for outcome in results[key]]

@@ -39,12 +39,13 @@ def arithmetic_cost(net) -> dict:
 
 def run(out_dir: Path, datasets=("digits", "mnist1d"), mixes=MIXES, seeds: int = 3,
         epochs: int | None = None, method: str = "bc", progress: bool = True,
-        workers: int | None = None) -> dict:
+        workers: int | None = None,
+        runner=None) -> dict:
     points = [(mix, "middle-out") for mix in REFERENCES] + [(mix, rule) for mix in mixes for rule in RULES]
     runs = [Run((dataset, mix, rule), net_config(dataset, weights=mix, allocation=rule, method=method,
                                                  ratio_digits=RATIO_DIGITS), measure=arithmetic_cost)
             for dataset in datasets for mix, rule in points]
-    results = sweep(runs, seeds, epochs, progress, description="masks", workers=workers)
+    results = sweep(runs, seeds, epochs, progress, description="masks", workers=workers, runner=runner)
 
     def accuracies(key):
         return [outcome.test for outcome in results[key]]

@@ -19,10 +19,11 @@ from .sweep import Run, sweep
 
 
 def run(out_dir: Path, datasets=("digits", "mnist1d"), mixes=("1", "1.4"), seeds: int = 5,
-        epochs: int | None = None, progress: bool = True, workers: int | None = None) -> dict:
+        epochs: int | None = None, progress: bool = True, workers: int | None = None,
+        runner=None) -> dict:
     runs = [Run((dataset, mix, method), net_config(dataset, weights=mix, method=method))
             for dataset in datasets for mix in mixes for method in METHODS]
-    results = sweep(runs, seeds, epochs, progress, description="methods", workers=workers)
+    results = sweep(runs, seeds, epochs, progress, description="methods", workers=workers, runner=runner)
 
     def values(key, field="test"):
         return [getattr(outcome, field) for outcome in results[key]]

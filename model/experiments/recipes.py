@@ -28,7 +28,8 @@ def _config(dataset: str, weights: str):
 
 
 def run(out_dir: Path, datasets=("digits", "mnist1d"), seeds: int = 3, epochs: int | None = None,
-        progress: bool = True, workers: int | None = None) -> dict:
+        progress: bool = True, workers: int | None = None,
+        runner=None) -> dict:
     if epochs is not None:  # a quick check of the machinery: one epoch count for every data set
         schedule = {dataset: (epochs,) for dataset in datasets}
     else:
@@ -36,7 +37,8 @@ def run(out_dir: Path, datasets=("digits", "mnist1d"), seeds: int = 3, epochs: i
     first = [Run((dataset, kind, lr, schedule[dataset][0]), _config(dataset, weights), validation=True,
                  epochs=schedule[dataset][0], lr=lr)
              for dataset in datasets for kind, weights in REPRESENTATIVE.items() for lr in LEARNING_RATES]
-    results = sweep(first, seeds, progress=progress, description="recipes: learning rates", workers=workers)
+    results = sweep(first, seeds, progress=progress, description="recipes: learning rates", workers=workers,
+                    runner=runner)
 
     def mean(key):
         return mean_std([o.test for o in results[key]])[0]
@@ -48,7 +50,8 @@ def run(out_dir: Path, datasets=("digits", "mnist1d"), seeds: int = 3, epochs: i
               for dataset in datasets for kind, weights in REPRESENTATIVE.items()
               for count in schedule[dataset][1:]]
     if second:
-        results.update(sweep(second, seeds, progress=progress, description="recipes: epochs", workers=workers))
+        results.update(sweep(second, seeds, progress=progress, description="recipes: epochs", workers=workers,
+                             runner=runner))
     chosen = {}
     for dataset in datasets:
         for kind in REPRESENTATIVE:

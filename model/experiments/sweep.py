@@ -5,12 +5,17 @@ or the run's own epochs and learning rate), on the data set or on its validation
 `measure` also measures each trained net in its worker (e.g. the cost of its arithmetic). Jobs go to
 `workers` processes (default: one per core; each trains on one thread, `model.reproducible`, so
 the results are the same whatever the number of workers). `workers=1` trains in this process.
+
+A `runner` replaces that pool: `runner(jobs)` gets one `Job` per (run, seed) and returns each
+job's `Outcome` as a dict, in order. `hbnn experiment` passes the sweep machinery's
+(`hbnn.commands.experiment`): cached by content in the result store, on a local pool or a Dask
+cluster, so a rerun trains nothing it has trained before.
 """
 
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 
 from tqdm.auto import tqdm
@@ -44,6 +49,28 @@ def train_config(run: Run, seed: int, epochs: int | None = None) -> TrainConfig:
     return TrainConfig(epochs=recipe.epochs, lr=run.lr or recipe.lr, seed=seed)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One (run, seed) for a `runner`: what its result depends on (JSON), the call and a title."""
+    inputs: dict
+    call: Callable               # job_step
+    kwargs: dict
+    title: str
+
+
+def job_inputs(run: Run, seed: int, epochs: int | None) -> dict:
+    """Everything a job's outcome depends on: the net, the data (validation split or not), the
+    training configuration and the measuring function (by name)."""
+    measure = None if run.measure is None else f"{run.measure.__module__}.{run.measure.__qualname__}"
+    return {"config": run.config.to_dict(), "validation": run.validation,
+            "train": asdict(train_config(run, seed, epochs)), "measure": measure}
+
+
+def job_step(run: Run, seed: int, epochs: int | None, work: str) -> tuple[dict, None]:
+    """A job as a sweep step (`work`, its folder, is not needed: nothing is written)."""
+    return asdict(_job(run, seed, epochs)), None
+
+
 def _job(run: Run, seed: int, epochs: int | None) -> Outcome:
     from ..training import train
 
@@ -56,9 +83,18 @@ def _job(run: Run, seed: int, epochs: int | None) -> Outcome:
 
 
 def sweep(runs: list[Run], seeds: int, epochs: int | None = None, progress: bool = True,
-          description: str = "runs", workers: int | None = None) -> dict[tuple, list[Outcome]]:
+          description: str = "runs", workers: int | None = None, runner: Callable | None = None
+          ) -> dict[tuple, list[Outcome]]:
     """key -> one `Outcome` per seed 0..seeds-1, training every run once per seed."""
     jobs = [(run, seed) for run in runs for seed in range(seeds)]
+    if runner is not None:
+        outcomes = runner([Job(job_inputs(run, seed, epochs), job_step, {"run": run, "seed": seed, "epochs": epochs},
+                               f"{description} {' '.join(str(k) for k in run.key)} seed {seed}")
+                           for run, seed in jobs])
+        results: dict[tuple, list[Outcome]] = {}
+        for (run, _), outcome in zip(jobs, outcomes):
+            results.setdefault(run.key, []).append(Outcome(**outcome))
+        return results
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     done: dict[tuple[int, int], Outcome] = {}
     bar = tqdm(total=len(jobs), desc=description, disable=None if progress else True, unit="run")

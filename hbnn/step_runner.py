@@ -4,7 +4,8 @@ A `Step` is a function call with JSON inputs; its key is `hbnn.step_keys.step_ke
 `Runner.add` queues a step; `Runner.run` works until nothing is queued or running:
 
     for each queued step: store has it finished?  yes -> reused: its `then(record)` now
-                                                  no  -> submitted to the executor
+                                                  no  -> waits for a free worker; the waiting
+                                                         step of highest `priority` starts first
     a submitted step ends -> stored (result or error) in one transaction -> `then(record)`, or
                              `failed(why)` when it raised; the progress line is said
 
@@ -45,6 +46,7 @@ class Step:
     title: str                   # what the progress line calls it
     then: object = None          # called with the step's Record once it is finished (run or reused)
     failed: object = None        # called with the last line of its error when it raised
+    priority: tuple = ()         # of the steps waiting, the highest starts first (ties: the first added)
     key: str = field(init=False)
 
     def __post_init__(self):
@@ -58,8 +60,6 @@ class Counts:
     reused: int = 0
     failed: int = 0
     skipped: int = 0             # never made: a step they need failed
-    running: int = 0             # on a worker (at most one per worker)
-    queued: int = 0              # submitted, waiting for a free worker
     ran: Counter = field(default_factory=Counter)     # kind -> steps run (not reused)
 
 
@@ -89,10 +89,10 @@ class Runner:
                 if not self.in_flight:
                     break
                 finished, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    step = self.in_flight.pop(future)
-                    self._count_in_flight()
-                    self._finish(step, future)
+                ended = [self._finish(self.in_flight.pop(future), future) for future in finished]
+                self._submit_queued()              # the freed workers first, then what ended
+                for step, what, seconds in ended:
+                    self._report(step, what, seconds)
         except BaseException:                       # Ctrl-C or a broken pool: stop what is queued
             for future in self.in_flight:
                 future.cancel()
@@ -100,24 +100,31 @@ class Runner:
         return self.counts
 
     def _submit_queued(self) -> None:
-        while self.queue:
-            step = self.queue.pop(0)
-            record = self.store.finished(step.key)
-            if record is not None:                  # finished by an earlier run: reused
-                self.counts.done += 1
-                self.counts.reused += 1
-                if step.then is not None:
-                    step.then(record)
-                continue
+        """Reuse every queued step the store has finished (which may queue more), then start the
+        highest-priority waiting steps on the free workers. At most one step per worker is in the
+        executor, so a long step added late (a large design's build) can still start before short
+        ones added early."""
+        reused = True
+        while reused:
+            reused = False
+            for step in list(self.queue):
+                record = self.store.finished(step.key)
+                if record is not None:              # finished by an earlier run: reused
+                    self.queue.remove(step)
+                    self.counts.done += 1
+                    self.counts.reused += 1
+                    reused = True
+                    if step.then is not None:
+                        step.then(record)
+        while self.queue and len(self.in_flight) < self.workers:
+            step = max(self.queue, key=lambda one: one.priority)      # max keeps the first of equals
+            self.queue.remove(step)
             work = self.root / "steps" / f"{step.kind}-{step.key[:16]}"
             self.in_flight[self.executor.submit(sweep_steps.timed, step.call, **step.kwargs, work=str(work))] = step
-        self._count_in_flight()
 
-    def _count_in_flight(self) -> None:
-        self.counts.running = min(len(self.in_flight), self.workers)
-        self.counts.queued = len(self.in_flight) - self.counts.running
-
-    def _finish(self, step: Step, future) -> None:
+    def _finish(self, step: Step, future) -> tuple[Step, str, float]:
+        """Store the step's result or error, call its `then` or `failed`: (step, what its progress
+        line says, its seconds)."""
         self.counts.ran[step.kind] += 1
         try:
             result, blob, seconds = future.result()
@@ -129,19 +136,19 @@ class Runner:
             why = last_line(text)
             if step.failed is not None:
                 step.failed(why)
-            self._report(step, f"FAILED: {why}", seconds)
-            return
+            return step, f"FAILED: {why}", seconds
         self.store.put(step.key, step.kind, step.inputs, result=result, blob=blob, seconds=seconds)
         self.counts.done += 1
-        self._report(step, self.describe(step.kind, result), seconds)
         if step.then is not None:
             step.then(self.store.finished(step.key))
+        return step, self.describe(step.kind, result), seconds
 
     def _report(self, step: Step, what: str, seconds: float) -> None:
         counts = self.counts
         self.say(f"{step.title}: {what} ({seconds:.0f} s) | {counts.done}/{counts.total} done "
-                 f"({counts.reused} reused), {counts.running} running, {counts.queued} queued, {counts.failed} failed"
-                 + (f", {counts.skipped} skipped" if counts.skipped else "") + f", ETA {self._eta()}")
+                 f"({counts.reused} reused), {len(self.in_flight)} running, {len(self.queue)} queued, "
+                 f"{counts.failed} failed" + (f", {counts.skipped} skipped" if counts.skipped else "")
+                 + f", ETA {self._eta()}")
 
     def _eta(self) -> str:
         counts = self.counts

@@ -29,6 +29,10 @@ from hbnn.step_runner import Counts, Runner, Step
 from hbnn.step_store import Record, Store
 
 KINDS = ("train", "check", "build")
+#: which waiting steps start first: trainings (short, and everything waits for them), then checks
+#: (short, they unlock builds), then builds, the largest design first (its weight-bit lanes), so
+#: the last build to end is a short one and the workers finish close together
+PRIORITY = {"train": 3, "check": 2, "build": 1}
 #: seconds per step the ETA assumes until the store has timed one of the kind (digits MLP, 2 cores)
 GUESSED_SECONDS = {"train": 5, "check": 5, "build": 60}
 
@@ -82,7 +86,7 @@ class _Sweep:
         config = self.configs[index]
         return Step("train", train_inputs(config, seed), sweep_steps.train, {"config": config.to_dict(), "seed": seed},
                     f"train {self._design(index)} seed {seed}", then=lambda record: self._trained(index, seed, record),
-                    failed=lambda why: self._training_failed(index, why))
+                    failed=lambda why: self._training_failed(index, why), priority=(PRIORITY["train"],))
 
     def _trained(self, index: int, seed: int, record: Record) -> None:
         self.trained[index, seed] = record
@@ -106,7 +110,8 @@ class _Sweep:
                     {"layout": layout.blob, **options},
                     f"check {self._design(index)} {self.settings[members[0]].verilog_name}",
                     then=lambda record: self._checked(index, layout, members, record),
-                    failed=lambda why: self._hardware_failed(index, members, f"simulation failed: {why}", skips=True))
+                    failed=lambda why: self._hardware_failed(index, members, f"simulation failed: {why}", skips=True),
+                    priority=(PRIORITY["check"],))
 
     def _checked(self, index: int, layout: Record, members: list, record: Record) -> None:
         for member in members:
@@ -118,7 +123,8 @@ class _Sweep:
         return Step("build", {"layout": layout_hash(layout), **options}, sweep_steps.build,
                     {"layout": layout.blob, **options}, f"build {self._design(index)} {self.settings[member].name}",
                     then=lambda record: self.built.__setitem__((member, index), record),
-                    failed=lambda why: self._hardware_failed(index, [member], f"build failed: {why}", skips=False))
+                    failed=lambda why: self._hardware_failed(index, [member], f"build failed: {why}", skips=False),
+                    priority=(PRIORITY["build"], layout.result["lanes"]))
 
     def _hardware_failed(self, index: int, members: list, why: str, *, skips: bool) -> None:
         if skips:                                     # a failed check: its builds will never be made

@@ -53,7 +53,7 @@ def train(config: dict, seed: int, work: str) -> tuple[dict, bytes]:
                                                 output=work / checkpoint_name(net_config, seed))
     layout_path, network, agreement = export_checkpoint(checkpoint_path, work / f"{checkpoint_path.stem}.npz")
     return ({"accuracy": float(agreement.golden_accuracy), "float_accuracy": float(trained.test_accuracy),
-             "average_bits": average_bits(network), "name": checkpoint_path.stem},
+             "average_bits": average_bits(network), "lanes": lanes(network), "name": checkpoint_path.stem},
             layout_path.read_bytes())
 
 
@@ -125,6 +125,12 @@ def average_bits(network) -> float:
     """Weight bits per weight over every weight layer of a layout."""
     bits = [layer.bits for layer in network.weight_layers()]
     return float(sum(int(b.sum()) for b in bits) / sum(b.size for b in bits))
+
+
+def lanes(network) -> int:
+    """Weight bits times input bit planes over all weight layers: what a design's size, and its
+    synthesis and place-and-route time, follow."""
+    return sum(int(layer.bits.sum()) * layer.input.bits for layer in network.weight_layers())
 
 
 def activity_and_transistors(network, generated, pixels, *, build_dir: Path):

@@ -268,3 +268,36 @@ def test_an_experiment_trains_through_the_store_and_a_rerun_trains_nothing(tmp_p
 def _executions_of(path):
     with Store(path) as store:
         return store.executions()
+
+
+def test_waiting_steps_start_by_priority_one_per_worker(tmp_path):
+    """With one worker, the step of highest priority among those waiting starts first, and no
+    more steps are handed to the executor than there are workers (so a large build added late
+    can overtake short steps added early)."""
+    from hbnn.step_runner import Runner, Step
+
+    import threading
+
+    started, running, most = [], [0], [0]
+    lock = threading.Lock()
+
+    def record(name, work):
+        with lock:
+            started.append(name)
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)                    # long enough for a second step to start, were it handed over
+        with lock:
+            running[0] -= 1
+        return {"name": name}, None
+
+    with Store(tmp_path / "s.sqlite") as store, ThreadPoolExecutor(4) as pool:
+        runner = Runner(store, pool, 1, root=tmp_path, total=4, say=lambda _: None)
+        for name, priority in (("small build", (1, 10)), ("train", (3,)), ("large build", (1, 90))):
+            runner.add(Step("build", {"name": name}, record, {"name": name}, name, priority=priority,
+                            then=(lambda record_: runner.add(Step("build", {"name": "late"}, record, {"name": "late"},
+                                                                  "late", priority=(2,))))
+                            if name == "train" else None))
+        counts = runner.run()
+    assert started == ["train", "late", "large build", "small build"] and most[0] == 1
+    assert (counts.done, counts.failed, dict(counts.ran)) == (4, 0, {"build": 4})

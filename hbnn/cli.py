@@ -90,6 +90,16 @@ def _text_list(text: str) -> tuple[str, ...]:
     return values
 
 
+def _fold_list(text: str) -> tuple[str, ...]:
+    """An argparse type: `--fold` values separated by semicolons (they contain commas); `none`
+    (or nothing between two semicolons) is the unrolled design."""
+    folds = tuple("" if value.strip() in ("", "none") else value.strip() for value in text.split(";"))
+    for fold in folds:
+        if fold:
+            _fold(fold)
+    return folds
+
+
 def _add_net_options(parser) -> None:
     from hbnn.model.bitmix import NAMED_MIXES
     from hbnn.model.config import ALLOCATIONS, GRADIENTS, METHODS, NETS, SCALES
@@ -388,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="pipeline settings: register levels or full (default: 0)")
     sweep.add_argument("--popcounts", type=_text_list, default=None, metavar="S[,S...]",
                        help="popcount strategies (default: generic)")
+    sweep.add_argument("--folds", type=_fold_list, default=None, metavar="F[;F...]",
+                       help="foldings as --fold takes them, separated by semicolons, none for unrolled, "
+                            "e.g. 'none;1:4x32,2:4x32' (default: none)")
     sweep.add_argument("--images", type=_images, default=None,
                        help="test images proven bit-exact per design, or all (default: 20)")
     sweep.add_argument("--no-energy", action="store_true", help="skip the energy estimate")

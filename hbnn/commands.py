@@ -316,7 +316,8 @@ def sweep(args) -> int:
     overrides = dict(dataset=args.dataset, net=args.net, mixes=args.mixes, allocations=args.allocations,
                      methods=args.methods, widths=args.widths, seeds=args.seeds, seed=args.seed, boards=args.boards,
                      pipelines=None if args.pipelines is None else tuple(_pipeline_value(p) for p in args.pipelines),
-                     popcounts=args.popcounts, images=args.images, energy=False if args.no_energy else None)
+                     popcounts=args.popcounts, folds=args.folds, images=args.images,
+                     energy=False if args.no_energy else None)
     spec = sweep_spec.load(args.file, **overrides) if args.file else sweep_spec.from_data({}, **overrides)
     # absolute: a worker's working folder is not this one (docs/sweeps.md, "Workers")
     root = writable_folder(args.build, what="build folder").resolve()

@@ -12,7 +12,7 @@
     boards = ["ulx3s-85f"]
     pipelines = [0]                    # 0, 1, ... or "full"
     popcounts = ["generic"]            # generic, mapped, cse
-    folds = [""]                       # "" (unrolled), "1:4x32", "auto:2000"
+    folds = [""]                       # "" or "none" (unrolled), "1:4x32,2:4x32", "auto:2000"
     images = 20                        # test images proven bit-exact per design, or "all"
     simulator = "icarus"
     energy = true
@@ -163,4 +163,5 @@ def from_data(document: dict, *, where: str = "the sweep", **overrides) -> Sweep
             raise ConfigError(f"{where}: energy must be true or false, not {value!r}")
         values[key] = value
     spec = replace(SweepSpec(), **values)
-    return replace(spec, mixes=tuple(str(mix) for mix in spec.mixes))
+    return replace(spec, mixes=tuple(str(mix) for mix in spec.mixes),
+                   folds=tuple("" if str(fold).strip() in ("", "none") else str(fold).strip() for fold in spec.folds))

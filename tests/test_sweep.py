@@ -189,6 +189,10 @@ def test_a_toml_sweep_crosses_its_axes(tmp_path):
     assert settings[0].check_inputs() == settings[2].check_inputs() != settings[1].check_inputs()
     assert settings[0].build_inputs() != settings[2].build_inputs()
     assert sweep_spec.load(path, seeds=5).seeds == 5       # the command line overrides the file
+    folded = sweep_spec.load(path, boards=("ulx3s-25f",), pipelines=(0,), folds=("none", "1:1x4")).settings(tmp_path)
+    assert [setting.name for setting in folded] == ["ulx3s-25f", "ulx3s-25f-fold1_1x4"]
+    assert [setting.fold for setting in folded] == ["", "1:1x4"]
+    assert folded[0].check_inputs() != folded[1].check_inputs()
 
 
 @pytest.mark.parametrize("text, message", [
@@ -199,6 +203,7 @@ def test_a_toml_sweep_crosses_its_axes(tmp_path):
     ("mixes = ['1.45']\n", "unknown weight mix '1.45'"),
     ("methods = ['sgd']\n", "unknown training method 'sgd'"),
     ("mixes = [\n", "not valid TOML"),
+    ("folds = ['0:1x4']\n", "--fold: "),                 # the first layer reads pixels
 ])
 def test_a_bad_sweep_is_refused_before_any_work(tmp_path, text, message, capsys):
     path = tmp_path / "bad.toml"

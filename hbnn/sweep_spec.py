@@ -79,7 +79,7 @@ class SweepSpec:
         value or missing program, before any work)."""
         from hbnn import boards
         from hbnn.compare import plan
-        from hbnn.hw.fold_schedule import parse_fold
+        from hbnn.hw.fold_schedule import describe_fold, parse_fold
 
         if not self.boards:
             raise ConfigError("no boards given; name at least one, e.g. ulx3s-85f")
@@ -94,7 +94,7 @@ class SweepSpec:
                                        energy=self.energy, popcount=popcount, pipeline=pipeline,
                                        placement_seeds=self.placement_seeds, core_mhz=self.core_clock or None,
                                        fold=parse_fold(fold) if fold else None, methods=self.methods)
-                        settings.append(Setting(checked, str(fold)))
+                        settings.append(Setting(checked, describe_fold(checked.fold) if checked.fold else ""))
         names = [setting.name for setting in settings]
         if len(set(names)) != len(names):
             raise ConfigError(f"the sweep names a hardware setting twice ({', '.join(names)}); give each once")
@@ -127,7 +127,8 @@ class Setting:
     def build_inputs(self) -> dict:
         plan = self.plan
         return {"board": asdict(plan.board), "popcount": plan.strategy.name, "pipeline": plan.pipeline,
-                "fold": self.fold, "placement_seeds": plan.placement_seeds, "core_mhz": plan.core_mhz,
+                "fold": self.fold, "placement_seeds": plan.placement_seeds,
+                "core_mhz": None if plan.core_mhz is None else float(plan.core_mhz),
                 "energy": plan.energy}
 
 
@@ -155,6 +156,9 @@ def from_data(document: dict, *, where: str = "the sweep", **overrides) -> Sweep
             value = (value,) if isinstance(value, (str, int, float)) else value
             if not isinstance(value, (list, tuple)):
                 raise ConfigError(f"{where}: {key} must be a list, like [1, 2]")
+            if not value:
+                raise ConfigError(f"{where}: {key} is empty; give at least one value (or leave the key out "
+                                  "for its default)")
             value = tuple(value)
         elif key in ("seeds", "seed", "ratio_digits", "placement_seeds") and (
                 not isinstance(value, int) or isinstance(value, bool)):

@@ -17,6 +17,7 @@ gives the same result in a local process pool and on a Dask worker of another ma
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -30,16 +31,24 @@ class NotBitExact(RuntimeError):
     mismatch and where the simulation logs are)."""
 
 
-def timed(call, **kwargs) -> tuple[dict, bytes | None, float]:
-    """`call(**kwargs)` on the worker: (result, file, seconds it ran). A failure carries its
-    seconds as `error.seconds`, so the store's times are work, not time spent queued."""
+def timed(kind: str, call, **kwargs) -> tuple[dict, bytes | None, float, dict]:
+    """`call(**kwargs)` on the worker: (result, file, seconds it ran, the worker's versions of
+    what a `kind` step's key holds: the sweep refuses a result computed with other versions than
+    its key says). A failure carries its seconds as `error.seconds`, so the store's times are
+    work, not time spent queued."""
+    from hbnn.step_keys import versions
+
     start = time.perf_counter()
+    try:
+        Path(kwargs["work"]).mkdir(parents=True, exist_ok=True)
+    except OSError:                      # a worker without the sweep's folder: build products are scratch
+        kwargs["work"] = tempfile.mkdtemp(prefix=f"hbnn-{kind}-")
     try:
         result, blob = call(**kwargs)
     except Exception as error:
         error.seconds = time.perf_counter() - start
         raise
-    return result, blob, time.perf_counter() - start
+    return result, blob, time.perf_counter() - start, versions(kind)
 
 
 def train(config: dict, seed: int, work: str) -> tuple[dict, bytes]:
@@ -166,7 +175,7 @@ def _network(layout: bytes, work: Path):
     """The layout `layout` (bytes of an .npz), written into `work` and loaded."""
     from hbnn.model import layout as layouts
 
-    work.mkdir(parents=True, exist_ok=True)
-    path = work / LAYOUT_FILE
-    path.write_bytes(layout)
-    return layouts.load(path)
+    from hbnn.files import write_atomic
+
+    # whole or not at all: two sweeps sharing a build folder may run the same step at once
+    return layouts.load(write_atomic(work / LAYOUT_FILE, layout))

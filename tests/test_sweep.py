@@ -306,3 +306,37 @@ def test_waiting_steps_start_by_priority_one_per_worker(tmp_path):
         counts = runner.run()
     assert started == ["train", "late", "large build", "small build"] and most[0] == 1
     assert (counts.done, counts.failed, dict(counts.ran)) == (4, 0, {"build": 4})
+
+
+def test_an_empty_axis_is_refused(tmp_path, capsys):
+    path = tmp_path / "empty.toml"
+    path.write_text("folds = []\n")
+    assert main(["sweep", str(path), "--build", str(tmp_path / "b")]) == 2
+    assert "folds is empty" in capsys.readouterr().err and not (tmp_path / "b" / "sweep.sqlite").exists()
+
+
+def test_a_result_from_a_worker_with_other_versions_is_refused(tmp_path, monkeypatch):
+    """The worker reports its versions; a result computed with others than the key holds is a
+    failed step (never stored as a result under that key)."""
+    from hbnn.step_runner import Runner, Step
+
+    real = sweep_steps.timed
+
+    def elsewhere(kind, call, **kwargs):
+        result, blob, seconds, versions = real(kind, call, **kwargs)
+        return result, blob, seconds, {**versions, "torch": "0.0"}
+
+    monkeypatch.setattr(sweep_steps, "timed", elsewhere)
+    with Store(tmp_path / "s.sqlite") as store, ThreadPoolExecutor(1) as pool:
+        runner = Runner(store, pool, 1, root=tmp_path, total=1, say=lambda _: None)
+        step = Step("train", {"x": 1}, lambda work: ({"ok": True}, None), {}, "made-up")
+        runner.add(step)
+        assert runner.run().failed == 1
+        assert store.finished(step.key) is None and "torch 0.0 (here" in store.get(step.key).error
+
+
+def test_an_error_never_replaces_a_result_in_the_store(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put("k", "check", {}, result={"bit_exact": True})
+        store.put("k", "check", {}, error="another sweep's crash")
+        assert store.finished("k").result == {"bit_exact": True}
